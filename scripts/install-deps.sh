@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything mergeyard needs to build, test and run on Debian bookworm.
+# Idempotent; run as root. Used by the README, .ci/run and the Dockerfile.
+#   scripts/install-deps.sh            build + test dependencies
+#   scripts/install-deps.sh --runtime  only what the binary needs at run time
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+runtime=(git ca-certificates libgit2-1.5 libsqlite3-0 libssl3 libyaml-cpp0.7 bubblewrap)
+build=(g++ meson ninja-build pkg-config python3 git
+       libgit2-dev libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libcpp-httplib-dev
+       libssl-dev doctest-dev libyaml-cpp-dev libcli11-dev libspdlog-dev)
+
+if [[ ${1:-} == --runtime ]]; then want=("${runtime[@]}"); else want=("${runtime[@]}" "${build[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

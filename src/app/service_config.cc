@@ -1,0 +1,1 @@
+#include "app/service_config.h"

@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder; the service configuration is written by the foundation work.

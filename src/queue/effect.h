@@ -1,0 +1,92 @@
+#pragma once
+// Effects: what the adapters must do after a transition. Each is idempotent
+// from the adapter's side (re-running one after a crash must be harmless):
+// a build of the same batch id may be redone, a run for a batch id re-attaches,
+// a Land whose commit is already the tip answers landed.
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "queue/types.h"
+
+namespace mergeyard::queue {
+
+struct EntryRef {
+  PrNumber pr = 0;
+  std::string head_sha;
+};
+
+// Build `entries` in order on `base_sha` with `method`. Answer: BatchBuilt
+// (with the entries that conflicted left out, each marked with_tip when it also
+// conflicts with `tip`), or BuildFailed.
+struct BuildBatch {
+  BatchId batch = 0;
+  std::string base_sha;
+  std::string tip;
+  std::vector<EntryRef> entries;
+  MergeMethod method = MergeMethod::kMerge;
+};
+
+// Run the pipeline on `commit`. Answer: RunFinished.
+struct StartRun {
+  BatchId batch = 0;
+  std::string commit;
+};
+
+// The run for `batch` is no longer wanted. No answer.
+struct CancelRun {
+  BatchId batch = 0;
+};
+
+// Move the target from `expected_tip` to `commit` by compare-and-swap; never
+// force. `prs` are every entry that lands with it. Answer: LandResult.
+struct Land {
+  BatchId batch = 0;
+  std::string commit;
+  std::string expected_tip;
+  std::vector<PrNumber> prs;
+};
+
+enum class ReportKind {
+  kQueued,     // accepted; message has the position
+  kTesting,    // a batch holding it started testing
+  kReturned,   // back to waiting (rebuilt, conflicted with a batch ahead)
+  kMerged,     // ended: landed
+  kKicked,     // ended: failed, or conflicts with the target
+  kCancelled,  // ended: cancelled, closed, or new head
+};
+
+const char* ReportKindName(ReportKind k);
+
+// Tell the pull request. Merged, kicked and cancelled end the entry: each
+// entry gets exactly one of them.
+struct Report {
+  PrNumber pr = 0;
+  ReportKind kind = ReportKind::kQueued;
+  std::string message;
+  BatchId batch = 0;
+  std::string commit;          // merged: the commit it landed in
+  std::string failed_step;     // kicked
+  std::string log_url;         // kicked
+  std::vector<std::string> paths;  // kicked for conflict
+};
+
+// Fire TimerFired at `at` (or later). Arming again replaces the previous timer.
+struct ArmTimer {
+  Time at = 0;
+};
+
+// A batch is over (landed, failed, rebuilt, emptied). For history and for
+// the adapters to drop its temporary ref. `result` is one of "pass", "fail",
+// "cancelled".
+struct BatchDone {
+  Batch batch;
+  std::string result;
+};
+
+using Effect = std::variant<BuildBatch, StartRun, CancelRun, Land, Report, ArmTimer, BatchDone>;
+
+std::string ToString(const Effect& e);
+
+}  // namespace mergeyard::queue

@@ -1,0 +1,96 @@
+#pragma once
+// The queue's model (DESIGN.md section 1): entries, batches, and the State of
+// one queue (one repository + target branch). Plain data; Step() in step.h is
+// the only thing that changes it.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/duration.h"
+#include "queue/config.h"
+
+namespace mergeyard::queue {
+
+using PrNumber = std::int64_t;
+using BatchId = std::int64_t;
+
+// Priorities: 0..255, higher first. The names map to these values.
+constexpr int kPriorityLow = 64;
+constexpr int kPriorityNormal = 128;
+constexpr int kPriorityHigh = 192;
+
+enum class EntryStatus {
+  kWaiting,    // ordered by priority, enqueue time, arrival
+  kBatched,    // in a main-queue batch
+  kBisecting,  // in a bisection node (or a singleton retry)
+};
+
+struct Entry {
+  PrNumber pr = 0;
+  std::string head_sha;     // pinned when `!integrate` was accepted
+  int priority = kPriorityNormal;
+  Time enqueued_at = 0;
+  std::int64_t seq = 0;     // arrival order, the last tie-break
+  EntryStatus status = EntryStatus::kWaiting;
+  int retries_used = 0;     // singleton retries spent
+  BatchId batch = 0;        // the batch holding it, 0 while waiting
+};
+
+enum class BatchKind { kMain, kBisect };
+
+enum class BatchState {
+  kQueued,       // bisection node waiting for a bisection slot
+  kWaitingBase,  // main batch waiting for the commit of the batch ahead
+  kBuilding,     // BuildBatch issued
+  kTesting,      // StartRun issued
+  kPassed,       // waiting for the batches ahead to land
+  kFailed,       // pending failure (pending_failure_depth > 0)
+  kLanding,      // Land issued
+};
+
+const char* BatchStateName(BatchState s);
+const char* BatchKindName(BatchKind k);
+
+struct Batch {
+  BatchId id = 0;
+  BatchKind kind = BatchKind::kMain;
+  std::vector<PrNumber> prs;     // in merge order; never empty
+  BatchState state = BatchState::kWaitingBase;
+  BatchId parent = 0;            // main: the batch it is built on; 0 = the target tip
+  std::string base_sha;          // the commit it was built on, once building
+  std::string commit;            // the batch commit, once built
+  Time created_at = 0;
+  Time started_at = 0;           // run start
+  Time finished_at = 0;          // run end
+  // Bisection: the failed batch this node descends from and its parent node.
+  BatchId bisect_root = 0;
+  BatchId bisect_parent = 0;
+  std::string failed_step;       // of the failing run
+  std::string log_url;
+};
+
+struct State {
+  std::string target_branch = "main";
+  std::string tip;               // the target branch's commit, as last known
+  QueueConfig config;
+  bool paused = false;
+  std::map<PrNumber, Entry> entries;   // every live entry (not yet ended)
+  std::map<BatchId, Batch> batches;    // every live batch (main and bisection)
+  std::vector<BatchId> main;           // the main queue, head (next to land) first
+  BatchId next_batch_id = 1;
+  std::int64_t next_seq = 1;
+  Time timer_at = 0;                   // the formation timer armed, 0 when none
+};
+
+// Waiting entries in queue order (rule 1).
+std::vector<PrNumber> WaitingInOrder(const State& s);
+
+// Position (1-based) of a waiting entry in queue order, 0 if not waiting.
+int WaitingPosition(const State& s, PrNumber pr);
+
+// A readable multi-line dump, for failing tests and `simulate` traces.
+std::string ToString(const State& s);
+
+}  // namespace mergeyard::queue
