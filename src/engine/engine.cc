@@ -1,1 +1,206 @@
-// placeholder: being written
+#include "engine/engine.h"
+
+#include <chrono>
+
+#include "base/log.h"
+
+namespace mergeyard::engine {
+
+Engine::Engine(Ports ports) : ports_(ports) {}
+
+void Engine::SetNewQueueConfig(std::function<queue::QueueConfig(const QueueKey&)> config) {
+  new_queue_config_ = std::move(config);
+}
+
+void Engine::SetObserver(TransitionObserver observer) { observer_ = std::move(observer); }
+
+void Engine::Post(const QueueKey& key, queue::Event event) {
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    inbox_.emplace_back(key, std::move(event));
+  }
+  inbox_cv_.notify_one();
+}
+
+bool Engine::WaitForEvent(Duration timeout) {
+  std::unique_lock<std::mutex> lock(inbox_mu_);
+  inbox_cv_.wait_for(lock, std::chrono::milliseconds(timeout),
+                     [this] { return !inbox_.empty() || interrupted_; });
+  return !inbox_.empty();
+}
+
+void Engine::Interrupt() {
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    interrupted_ = true;
+  }
+  inbox_cv_.notify_all();
+}
+
+Result<int> Engine::Drain() { return DrainSome(-1); }
+
+Result<int> Engine::DrainSome(int max_events) {
+  int ran = 0;
+  while (max_events < 0 || ran < max_events) {
+    std::pair<QueueKey, queue::Event> next;
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      if (inbox_.empty()) break;
+      next = std::move(inbox_.front());
+      inbox_.pop_front();
+    }
+    Status s = Apply(next.first, next.second);
+    if (!s.ok()) return s.error();
+    ++ran;
+  }
+  return ran;
+}
+
+queue::State& Engine::StateFor(const QueueKey& key) {
+  auto it = queues_.find(key);
+  if (it != queues_.end()) return it->second;
+  queue::State fresh;
+  fresh.target_branch = key.branch;
+  if (new_queue_config_) fresh.config = new_queue_config_(key);
+  return queues_.emplace(key, std::move(fresh)).first->second;
+}
+
+Status Engine::Apply(const QueueKey& key, const queue::Event& event) {
+  std::vector<queue::Effect> effects;
+  std::int64_t transition = 0;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    queue::State& state = StateFor(key);
+    queue::StepInPlace(state, event, ports_.clock->Now(), effects);
+    ++transitions_;
+    if (ports_.store) {
+      auto committed = ports_.store->Commit(key, state, effects);
+      if (!committed.ok()) {
+        LOG_ERROR("could not commit a queue transition; stopping",
+                  {{"queue", key.ToString()}, {"error", committed.error().ToString()}});
+        return committed.error();
+      }
+      transition = *committed;
+    }
+    if (observer_) observer_(key, event, state, effects);
+  }
+  RunEffects(key, effects);
+  if (ports_.store && transition != 0) {
+    Status done = ports_.store->Completed(transition);
+    if (!done.ok()) return done.error();
+  }
+  return Ok();
+}
+
+void Engine::RunEffects(const QueueKey& key, const std::vector<queue::Effect>& effects) {
+  for (const queue::Effect& e : effects) RunEffect(key, e);
+}
+
+void Engine::RunEffect(const QueueKey& key, const queue::Effect& effect) {
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, queue::BuildBatch>) ports_.git->Build(key, e, *this);
+        else if constexpr (std::is_same_v<T, queue::StartRun>) ports_.run->Start(key, e, *this);
+        else if constexpr (std::is_same_v<T, queue::CancelRun>) ports_.run->Cancel(key, e);
+        else if constexpr (std::is_same_v<T, queue::Land>) ports_.git->Land(key, e, *this);
+        else if constexpr (std::is_same_v<T, queue::Report>) ports_.forge->Report(key, e);
+        else if constexpr (std::is_same_v<T, queue::ArmTimer>) ports_.timer->Arm(key, e.at, *this);
+        else if constexpr (std::is_same_v<T, queue::BatchDone>) ports_.git->Drop(key, e);
+      },
+      effect);
+}
+
+namespace {
+
+// Work that was in flight when the process stopped, derived from the state:
+// builds, runs and landings are asked for again (the ports re-attach or
+// answer idempotently), and the formation timer is re-armed.
+std::vector<queue::Effect> InFlight(const queue::State& s) {
+  std::vector<queue::Effect> out;
+  for (const auto& [id, b] : s.batches) {
+    switch (b.state) {
+      case queue::BatchState::kBuilding: {
+        queue::BuildBatch build{id, b.base_sha, s.tip, {}, s.config.merge_method};
+        for (auto pr : b.prs) build.entries.push_back({pr, s.entries.at(pr).head_sha});
+        out.push_back(std::move(build));
+        break;
+      }
+      case queue::BatchState::kTesting:
+        out.push_back(queue::StartRun{id, b.commit});
+        break;
+      default:
+        break;
+    }
+  }
+  if (s.landing != 0 && s.batches.count(s.landing)) {
+    const queue::Batch& b = s.batches.at(s.landing);
+    queue::Land land{b.id, b.commit, b.base_sha, {}};
+    if (b.kind == queue::BatchKind::kMain) {
+      for (auto id : s.main) {
+        const auto& prs = s.batches.at(id).prs;
+        land.prs.insert(land.prs.end(), prs.begin(), prs.end());
+        if (id == b.id) break;
+      }
+    } else {
+      land.prs = b.prs;
+    }
+    out.push_back(std::move(land));
+  }
+  if (s.timer_at != 0) out.push_back(queue::ArmTimer{s.timer_at});
+  return out;
+}
+
+bool ReissuedFromState(const queue::Effect& e) {
+  return std::holds_alternative<queue::BuildBatch>(e) ||
+         std::holds_alternative<queue::StartRun>(e) || std::holds_alternative<queue::Land>(e) ||
+         std::holds_alternative<queue::ArmTimer>(e);
+}
+
+}  // namespace
+
+Status Engine::Recover() {
+  if (!ports_.store) return Ok();
+  auto loaded = ports_.store->LoadAll();
+  if (!loaded.ok()) return loaded.error();
+  for (StoredQueue& q : *loaded) {
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      queues_[q.key] = q.state;
+    }
+    // Reports, cancellations and ref drops of unfinished transitions, in order.
+    for (const StoredQueue::Pending& p : q.pending) {
+      for (const queue::Effect& e : p.effects) {
+        if (!ReissuedFromState(e)) RunEffect(q.key, e);
+      }
+      Status done = ports_.store->Completed(p.transition);
+      if (!done.ok()) return done;
+    }
+    RunEffects(q.key, InFlight(q.state));
+    LOG_INFO("recovered queue", {{"queue", q.key.ToString()},
+                                  {"entries", std::to_string(q.state.entries.size())},
+                                  {"batches", std::to_string(q.state.batches.size())}});
+  }
+  return Ok();
+}
+
+std::optional<queue::State> Engine::Snapshot(const QueueKey& key) const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  auto it = queues_.find(key);
+  if (it == queues_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<QueueKey> Engine::Queues() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  std::vector<QueueKey> keys;
+  for (const auto& [k, s] : queues_) keys.push_back(k);
+  return keys;
+}
+
+std::int64_t Engine::transitions() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return transitions_;
+}
+
+}  // namespace mergeyard::engine

@@ -1,1 +1,95 @@
-# placeholder
+#pragma once
+// The Engine: the one owner of every queue's state. For each event it runs
+// the pure queue::Step, commits the new state and its effects to the store,
+// and only then carries the effects out through the ports (leveldb's
+// LogAndApply order). After a crash, Recover() reloads the states, replays the
+// effects that were committed but not completed, and re-issues what was in
+// flight (builds, runs, landings), which the ports treat idempotently.
+//
+// Threading: Post() may be called from any thread. Drain()/Recover() run on
+// one thread at a time (the engine thread, or the simulator's loop).
+// Snapshot()/Queues() may be called from any thread.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "engine/ports.h"
+#include "queue/step.h"
+
+namespace mergeyard::engine {
+
+struct Ports {
+  GitPort* git = nullptr;
+  RunPort* run = nullptr;
+  ForgePort* forge = nullptr;
+  TimerPort* timer = nullptr;
+  StateStore* store = nullptr;  // may be null (the simulator's fast mode): nothing persists
+  const Clock* clock = nullptr;
+};
+
+// Called after every transition, before its effects run. For invariant
+// checks and tracing.
+using TransitionObserver =
+    std::function<void(const QueueKey&, const queue::Event&, const queue::State&,
+                       const std::vector<queue::Effect>&)>;
+
+class Engine final : public EventSink {
+ public:
+  explicit Engine(Ports ports);
+
+  // Initial settings of a queue the engine has not seen before.
+  void SetNewQueueConfig(std::function<queue::QueueConfig(const QueueKey&)> config);
+  void SetObserver(TransitionObserver observer);
+
+  // Loads every stored queue, replays its outbox and re-issues in-flight work.
+  Status Recover();
+
+  // EventSink. Thread-safe; never blocks on the engine's work.
+  void Post(const QueueKey& key, queue::Event event) override;
+
+  // Processes posted events (and those their effects post) until none is
+  // left. Returns how many transitions ran, or the store's error — after which
+  // the Engine must be discarded (its memory is ahead of the store).
+  Result<int> Drain();
+
+  // Processes at most `max_events` posted events; returns how many ran.
+  Result<int> DrainSome(int max_events);
+
+  // Blocks until an event is posted or `timeout` passes; true if one is there.
+  bool WaitForEvent(Duration timeout);
+
+  // Wakes WaitForEvent callers (shutdown).
+  void Interrupt();
+
+  std::optional<queue::State> Snapshot(const QueueKey& key) const;
+  std::vector<QueueKey> Queues() const;
+  std::int64_t transitions() const;
+
+ private:
+  Status Apply(const QueueKey& key, const queue::Event& event);
+  void RunEffects(const QueueKey& key, const std::vector<queue::Effect>& effects);
+  void RunEffect(const QueueKey& key, const queue::Effect& effect);
+  queue::State& StateFor(const QueueKey& key);
+
+  Ports ports_;
+  std::function<queue::QueueConfig(const QueueKey&)> new_queue_config_;
+  TransitionObserver observer_;
+
+  mutable std::mutex inbox_mu_;
+  std::condition_variable inbox_cv_;
+  std::deque<std::pair<QueueKey, queue::Event>> inbox_;
+  bool interrupted_ = false;
+
+  mutable std::mutex state_mu_;
+  std::map<QueueKey, queue::State> queues_;
+  std::int64_t transitions_ = 0;
+};
+
+}  // namespace mergeyard::engine

@@ -49,8 +49,9 @@ class GitPort {
 class RunPort {
  public:
   virtual ~RunPort() = default;
-  // Answers RunFinished for run.batch, exactly once per batch id unless
-  // cancelled. Starting a batch id that is already running re-attaches to it.
+  // Answers RunFinished for run.batch unless cancelled. Starting a batch id
+  // that is already running re-attaches to it; one that already finished
+  // answers its result again (after a crash the engine asks anew).
   virtual void Start(const QueueKey& key, const queue::StartRun& run, EventSink& sink) = 0;
   // The run's result is no longer wanted. No answer.
   virtual void Cancel(const QueueKey& key, const queue::CancelRun& cancel) = 0;

@@ -1,1 +1,704 @@
-// placeholder: being written
+#include "queue/step.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "bisect/split.h"
+
+namespace mergeyard::queue {
+namespace {
+
+// One transition. Handlers change the state; Advance() then does whatever the
+// rules now allow (resolve, land, form, build, bisect, arm the timer).
+class Machine {
+ public:
+  Machine(State& s, Time now, std::vector<Effect>& out) : s_(s), now_(now), out_(out) {}
+
+  void Handle(const Event& event) {
+    std::visit([this](const auto& e) { On(e); }, event);
+    Advance();
+  }
+
+ private:
+  // ---- events ---------------------------------------------------------------
+
+  void On(const Enqueue& e) {
+    if (Entry* old = FindEntry(e.pr)) {
+      if (old->head_sha == e.head_sha) {
+        old->priority = e.priority;
+        Report r = MakeReport(e.pr, ReportKind::kQueued, "Already queued" + PositionText(e.pr) + ".");
+        Emit(std::move(r));
+        return;
+      }
+      RemoveEntry(e.pr, ReportKind::kCancelled, "replaced by a new `!integrate` on " +
+                                                    e.head_sha.substr(0, 10));
+      if (FindEntry(e.pr)) return;  // frozen in a landing: the new command waits
+    }
+    Entry entry;
+    entry.pr = e.pr;
+    entry.head_sha = e.head_sha;
+    entry.priority = e.priority;
+    entry.enqueued_at = now_;
+    entry.seq = s_.next_seq++;
+    s_.entries[e.pr] = entry;
+    Emit(MakeReport(e.pr, ReportKind::kQueued, "Queued" + PositionText(e.pr) + "."));
+  }
+
+  void On(const Cancel& e) { RemoveEntry(e.pr, ReportKind::kCancelled, e.reason); }
+
+  void On(const HeadChanged& e) {
+    Entry* entry = FindEntry(e.pr);
+    if (!entry || entry->head_sha == e.head_sha) return;
+    RemoveEntry(e.pr, ReportKind::kCancelled,
+                "new commits were pushed (" + e.head_sha.substr(0, 10) +
+                    "); comment `!integrate` again to queue them");
+  }
+
+  void On(const Reprioritize& e) {
+    if (Entry* entry = FindEntry(e.pr)) entry->priority = e.priority;
+  }
+
+  void On(const BatchBuilt& e) {
+    Batch* b = FindBatch(e.batch);
+    if (!b || b->state != BatchState::kBuilding) return;  // stale
+    for (const MergeConflict& c : e.conflicts) TakeOutConflicting(*b, c);
+    if (b->prs.empty()) {
+      DropEmptyBatch(*b);
+      return;
+    }
+    assert(!e.commit.empty());
+    b->commit = e.commit;
+    b->state = BatchState::kTesting;
+    b->started_at = now_;
+    Emit(StartRun{b->id, b->commit});
+    for (PrNumber pr : b->prs) {
+      Report r = MakeReport(pr, ReportKind::kTesting, "Testing in batch #" + std::to_string(b->id) + ".");
+      r.batch = b->id;
+      r.commit = b->commit;
+      Emit(std::move(r));
+    }
+  }
+
+  void On(const BuildFailed& e) {
+    Batch* b = FindBatch(e.batch);
+    if (!b || b->state != BatchState::kBuilding) return;
+    s_.build_backoff_until = now_ + kBuildBackoff;
+    if (b->kind == BatchKind::kBisect) {
+      b->state = BatchState::kQueued;
+      b->base_sha.clear();
+      return;
+    }
+    DissolveMainFrom(IndexInMain(b->id), "the batch could not be built: " + e.message);
+  }
+
+  void On(const RunFinished& e) {
+    Batch* b = FindBatch(e.batch);
+    if (!b || b->state != BatchState::kTesting) return;  // stale or cancelled
+    b->finished_at = now_;
+    if (!e.passed) {
+      b->failed_step = e.failed_step;
+      b->log_url = e.log_url;
+    }
+    if (b->kind == BatchKind::kMain) {
+      if (e.passed) {
+        b->state = BatchState::kPassed;
+      } else if (s_.config.pending_failure_depth > 0) {
+        b->state = BatchState::kFailed;
+      } else {
+        b->state = BatchState::kFailed;
+        FailMainBatch(IndexInMain(b->id));
+      }
+      return;
+    }
+    if (e.passed) {
+      b->state = BatchState::kPassed;  // Advance() lands it or returns it
+    } else {
+      b->state = BatchState::kFailed;
+      BisectFailed(*b);
+    }
+  }
+
+  void On(const LandResult& e) {
+    Batch* b = FindBatch(e.batch);
+    if (!b || b->state != BatchState::kLanding || s_.landing != e.batch) return;
+    if (e.landed) {
+      Landed(*b);
+    } else {
+      LandRejected(*b, e.tip);
+    }
+  }
+
+  void On(const TargetMoved& e) {
+    if (e.tip.empty() || e.tip == s_.tip) return;
+    if (Batch* landing = FindBatch(s_.landing); landing && landing->commit == e.tip) {
+      Landed(*landing);  // the echo of our own push: the Land answer will be stale
+      return;
+    }
+    s_.tip = e.tip;
+    RestartUnstartedBisectNodes();
+    DissolveMainFrom(FirstUnfrozenMainIndex(), "the target branch moved; rebuilding on " +
+                                                   e.tip.substr(0, 10));
+  }
+
+  void On(const TimerFired&) {
+    if (s_.timer_at != 0 && s_.timer_at <= now_) s_.timer_at = 0;
+  }
+
+  void On(const SetPaused& e) { s_.paused = e.paused; }
+
+  void On(const ConfigChanged& e) { s_.config = e.config; }
+
+  // ---- landing ----------------------------------------------------------------
+
+  void Landed(Batch& b) {
+    s_.landing = 0;
+    std::string old_tip = b.base_sha;
+    if (s_.tip == old_tip) s_.tip = b.commit;
+    std::vector<BatchId> done;
+    if (b.kind == BatchKind::kMain) {
+      size_t k = IndexInMain(b.id);
+      done.assign(s_.main.begin(), s_.main.begin() + k + 1);
+      s_.main.erase(s_.main.begin(), s_.main.begin() + k + 1);
+    } else {
+      done.push_back(b.id);
+    }
+    std::string commit = b.commit;
+    for (BatchId id : done) {
+      Batch& landed = s_.batches.at(id);
+      for (PrNumber pr : landed.prs) {
+        Report r = MakeReport(pr, ReportKind::kMerged, "Landed in " + commit.substr(0, 10) + ".");
+        r.batch = id;
+        r.commit = commit;
+        EndEntry(pr, std::move(r));
+      }
+      FinishBatch(id);
+    }
+    RestartUnstartedBisectNodes();
+    // A bisection half that lands (or someone else's push) moves the target
+    // under every main batch built on the old tip.
+    if (!s_.main.empty()) {
+      const Batch& front = s_.batches.at(s_.main.front());
+      if (!front.base_sha.empty() && front.base_sha != s_.tip)
+        DissolveMainFrom(0, "the target branch moved; rebuilding");
+    }
+  }
+
+  void LandRejected(Batch& b, const std::string& actual_tip) {
+    s_.landing = 0;
+    if (!actual_tip.empty()) s_.tip = actual_tip;
+    std::string reason = "the target branch moved before landing; rebuilding";
+    if (b.kind == BatchKind::kMain) {
+      DissolveMainFrom(0, reason);
+    } else {
+      ReturnBatchEntries(b, reason);
+      FinishBatch(b.id);
+      DissolveMainFrom(FirstUnfrozenMainIndex(), reason);
+    }
+  }
+
+  // Lands the deepest main batch whose tree covers only passed batches (or,
+  // with optimistic merging, pending failures within the depth), or a passed
+  // bisection half whose base is still the tip.
+  void TryLand() {
+    if (s_.landing != 0 || s_.tip.empty()) return;
+    int best = -1;
+    int uncovered_failure = -1;
+    for (size_t i = 0; i < s_.main.size(); ++i) {
+      const Batch& b = s_.batches.at(s_.main[i]);
+      if (b.state == BatchState::kPassed) {
+        bool covers = uncovered_failure < 0 ||
+                      (s_.config.optimistic_merging &&
+                       static_cast<int>(i) - uncovered_failure <= s_.config.pending_failure_depth);
+        if (!covers) break;
+        best = static_cast<int>(i);
+        uncovered_failure = -1;
+      } else if (b.state == BatchState::kFailed) {
+        if (!s_.config.optimistic_merging) break;
+        if (uncovered_failure < 0) uncovered_failure = static_cast<int>(i);
+      } else {
+        break;
+      }
+    }
+    if (best >= 0) {
+      Batch& b = s_.batches.at(s_.main[best]);
+      Land land{b.id, b.commit, s_.tip, {}};
+      for (int i = 0; i <= best; ++i) {
+        const auto& prs = s_.batches.at(s_.main[i]).prs;
+        land.prs.insert(land.prs.end(), prs.begin(), prs.end());
+      }
+      assert(s_.batches.at(s_.main.front()).base_sha == s_.tip);
+      StartLanding(b, std::move(land));
+      return;
+    }
+    for (auto& [id, b] : s_.batches) {
+      if (b.kind != BatchKind::kBisect || b.state != BatchState::kPassed) continue;
+      if (b.base_sha == s_.tip) {
+        StartLanding(b, Land{b.id, b.commit, s_.tip, b.prs});
+        return;
+      }
+    }
+  }
+
+  void StartLanding(Batch& b, Land land) {
+    b.state = BatchState::kLanding;
+    s_.landing = b.id;
+    Emit(std::move(land));
+  }
+
+  // A passed bisection half whose base is no longer the tip goes back to the
+  // front of the main queue (its entries keep their enqueue times).
+  void ReturnStaleBisectPasses() {
+    std::vector<BatchId> stale;
+    for (auto& [id, b] : s_.batches) {
+      if (b.kind == BatchKind::kBisect && b.state == BatchState::kPassed && b.base_sha != s_.tip)
+        stale.push_back(id);
+    }
+    for (BatchId id : stale) {
+      Batch& b = s_.batches.at(id);
+      ReturnBatchEntries(b, "passed in isolation; retesting on the current target");
+      FinishBatch(id);
+    }
+  }
+
+  // ---- failure and bisection ------------------------------------------------
+
+  // When the tip moves, bisection nodes that have not made progress yet (still
+  // building, or started this very instant) start again on the new tip, so
+  // their pass can land instead of returning to the main queue.
+  void RestartUnstartedBisectNodes() {
+    std::vector<BatchId> restart;
+    for (const auto& [id, b] : s_.batches) {
+      if (b.kind != BatchKind::kBisect || b.base_sha == s_.tip) continue;
+      if (b.state == BatchState::kBuilding ||
+          (b.state == BatchState::kTesting && b.started_at == now_))
+        restart.push_back(id);
+    }
+    for (BatchId id : restart) {
+      Batch old = s_.batches.at(id);
+      if (old.state == BatchState::kTesting) Emit(CancelRun{id});
+      FinishBatch(id);
+      NewBisectNode(old.prs, old.bisect_root, old.bisect_parent);
+    }
+  }
+
+  // Rule 5: the failed batch leaves the main queue; everything behind it was
+  // built on it and is rebuilt.
+  void FailMainBatch(size_t index) {
+    BatchId id = s_.main[index];
+    DissolveMainFrom(index + 1, "a batch ahead failed; rebuilding without it");
+    s_.main.erase(s_.main.begin() + index);
+    BisectFailed(s_.batches.at(id));
+  }
+
+  // `failed` has finished failing (a main batch out of the queue, or a
+  // bisection node): split it, retry its singleton, or kick the culprit.
+  void BisectFailed(Batch& failed) {
+    BatchId root = failed.kind == BatchKind::kMain ? failed.id : failed.bisect_root;
+    const Batch done = failed;  // `failed` is gone after FinishBatch
+    const std::vector<PrNumber>& prs = done.prs;
+    FinishBatch(done.id);
+    if (prs.size() > 1) {
+      auto [left, right] = bisect::BinarySplit(prs);
+      NewBisectNode(left, root, done.id);
+      NewBisectNode(right, root, done.id);
+      return;
+    }
+    PrNumber pr = prs.front();
+    Entry& entry = s_.entries.at(pr);
+    if (entry.retries_used < s_.config.singleton_retries) {
+      ++entry.retries_used;
+      NewBisectNode(prs, root, done.id);
+      return;
+    }
+    Report r = MakeReport(pr, ReportKind::kKicked, KickMessage(done, root));
+    r.batch = done.id;
+    r.failed_step = done.failed_step;
+    r.log_url = done.log_url;
+    EndEntry(pr, std::move(r));
+  }
+
+  std::string KickMessage(const Batch& failed, BatchId root) const {
+    std::string msg = "Failed";
+    if (!failed.failed_step.empty()) msg += " step `" + failed.failed_step + "`";
+    msg += " when tested alone on " + failed.base_sha.substr(0, 10);
+    if (root != failed.id) msg += " (bisection of batch #" + std::to_string(root) + ")";
+    if (s_.config.singleton_retries > 0)
+      msg += ", " + std::to_string(s_.config.singleton_retries + 1) + " times";
+    msg += ".";
+    if (!failed.log_url.empty()) msg += " Log: " + failed.log_url;
+    return msg;
+  }
+
+  void NewBisectNode(const std::vector<PrNumber>& prs, BatchId root, BatchId parent) {
+    Batch node;
+    node.id = s_.next_batch_id++;
+    node.kind = BatchKind::kBisect;
+    node.prs = prs;
+    node.state = BatchState::kQueued;
+    node.created_at = now_;
+    node.bisect_root = root;
+    node.bisect_parent = parent;
+    for (PrNumber pr : prs) {
+      Entry& e = s_.entries.at(pr);
+      e.status = EntryStatus::kBisecting;
+      e.batch = node.id;
+    }
+    s_.batches[node.id] = std::move(node);
+  }
+
+  // Rule 6: a pending failure is decided once the `depth` batches behind it
+  // have finished without one landing it, or when nothing more will come.
+  bool ResolvePendingFailures() {
+    int depth = s_.config.pending_failure_depth;
+    for (size_t i = 0; i < s_.main.size(); ++i) {
+      const Batch& f = s_.batches.at(s_.main[i]);
+      if (f.state != BatchState::kFailed) continue;
+      int finished = 0;
+      bool in_progress = false;
+      bool rescued = false;
+      for (size_t j = i + 1; j < s_.main.size() && static_cast<int>(j - i) <= depth; ++j) {
+        const Batch& g = s_.batches.at(s_.main[j]);
+        if (g.state == BatchState::kPassed || g.state == BatchState::kLanding) {
+          ++finished;
+          rescued = rescued || s_.config.optimistic_merging;
+        } else if (g.state == BatchState::kFailed) {
+          ++finished;
+        } else {
+          in_progress = true;
+        }
+      }
+      if (rescued) continue;  // TryLand lands it once everything ahead is done
+      bool more_coming = !in_progress && CanFormMore();
+      if (finished >= depth || (!in_progress && !more_coming)) {
+        FailMainBatch(i);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---- batch formation and building -----------------------------------------
+
+  int MainInFlight() const {
+    int n = 0;
+    for (BatchId id : s_.main) {
+      BatchState st = s_.batches.at(id).state;
+      if (st == BatchState::kWaitingBase || st == BatchState::kBuilding ||
+          st == BatchState::kTesting)
+        ++n;
+    }
+    return n;
+  }
+
+  // With pending failures, no more than `depth` batches stack behind one.
+  bool DepthBlocked() const {
+    for (size_t i = 0; i < s_.main.size(); ++i) {
+      if (s_.batches.at(s_.main[i]).state != BatchState::kFailed) continue;
+      if (static_cast<int>(s_.main.size() - i - 1) >= s_.config.pending_failure_depth) return true;
+    }
+    return false;
+  }
+
+  bool Waiting() const {
+    for (const auto& [pr, e] : s_.entries)
+      if (e.status == EntryStatus::kWaiting) return true;
+    return false;
+  }
+
+  // Whether waiting entries could still form a batch (now or when the timer fires).
+  bool CanFormMore() const { return !s_.paused && Waiting() && now_ >= s_.build_backoff_until; }
+
+  Time OldestWaiting() const {
+    Time oldest = 0;
+    bool any = false;
+    for (const auto& [pr, e] : s_.entries) {
+      if (e.status != EntryStatus::kWaiting) continue;
+      if (!any || e.enqueued_at < oldest) oldest = e.enqueued_at;
+      any = true;
+    }
+    return oldest;
+  }
+
+  bool FormBatches() {
+    if (s_.paused || s_.tip.empty() || now_ < s_.build_backoff_until) return false;
+    bool formed = false;
+    while (MainInFlight() < s_.config.concurrency && !DepthBlocked()) {
+      std::vector<PrNumber> waiting = WaitingInOrder(s_);
+      if (waiting.empty()) break;
+      size_t target = static_cast<size_t>(s_.config.target_batch_size);
+      if (waiting.size() < target && now_ - OldestWaiting() < s_.config.max_wait) break;
+      if (waiting.size() > target) waiting.resize(target);
+      NewMainBatch(waiting);
+      formed = true;
+    }
+    return formed;
+  }
+
+  void NewMainBatch(const std::vector<PrNumber>& prs) {
+    Batch b;
+    b.id = s_.next_batch_id++;
+    b.kind = BatchKind::kMain;
+    b.prs = prs;
+    b.state = BatchState::kWaitingBase;
+    b.created_at = now_;
+    for (PrNumber pr : prs) {
+      Entry& e = s_.entries.at(pr);
+      e.status = EntryStatus::kBatched;
+      e.batch = b.id;
+    }
+    s_.main.push_back(b.id);
+    s_.batches[b.id] = std::move(b);
+  }
+
+  // Main batches build on the commit of the batch ahead (or the tip) as soon as
+  // it is known.
+  void StartMainBuilds() {
+    for (size_t i = 0; i < s_.main.size(); ++i) {
+      Batch& b = s_.batches.at(s_.main[i]);
+      if (b.state != BatchState::kWaitingBase) continue;
+      BatchId parent = i == 0 ? 0 : s_.main[i - 1];
+      std::string base = i == 0 ? s_.tip : s_.batches.at(parent).commit;
+      if (base.empty()) break;
+      b.parent = parent;
+      StartBuild(b, base);
+    }
+  }
+
+  void StartBisectBuilds() {
+    if (s_.tip.empty() || now_ < s_.build_backoff_until) return;
+    int active = 0;
+    for (const auto& [id, b] : s_.batches) {
+      if (b.kind == BatchKind::kBisect &&
+          (b.state == BatchState::kBuilding || b.state == BatchState::kTesting))
+        ++active;
+    }
+    for (auto& [id, b] : s_.batches) {
+      if (active >= s_.config.bisection_concurrency) break;
+      if (b.kind != BatchKind::kBisect || b.state != BatchState::kQueued) continue;
+      StartBuild(b, s_.tip);
+      ++active;
+    }
+  }
+
+  void StartBuild(Batch& b, const std::string& base) {
+    b.base_sha = base;
+    b.state = BatchState::kBuilding;
+    BuildBatch build{b.id, base, s_.tip, {}, s_.config.merge_method};
+    for (PrNumber pr : b.prs) build.entries.push_back({pr, s_.entries.at(pr).head_sha});
+    Emit(std::move(build));
+  }
+
+  bool BisectQueued() const {
+    for (const auto& [id, b] : s_.batches)
+      if (b.kind == BatchKind::kBisect && b.state == BatchState::kQueued) return true;
+    return false;
+  }
+
+  // Wakes the queue when the oldest waiting entry reaches max_wait, or when a
+  // build backoff ends.
+  void ArmFormationTimer() {
+    Time at = 0;
+    if (Waiting()) at = std::max(OldestWaiting() + s_.config.max_wait, s_.build_backoff_until);
+    else if (BisectQueued()) at = s_.build_backoff_until;
+    else return;
+    if (at <= now_ || at == s_.timer_at) return;
+    s_.timer_at = at;
+    Emit(ArmTimer{at});
+  }
+
+  void Advance() {
+    for (int round = 0; round < 64; ++round) {
+      ReturnStaleBisectPasses();
+      bool changed = FormBatches();
+      changed = ResolvePendingFailures() || changed;
+      if (!changed) break;
+    }
+    TryLand();
+    StartMainBuilds();
+    StartBisectBuilds();
+    ArmFormationTimer();
+  }
+
+  // ---- removing entries and batches -----------------------------------------
+
+  // Takes an entry out wherever it is (rule 8) and ends it with `kind`.
+  void RemoveEntry(PrNumber pr, ReportKind kind, const std::string& reason) {
+    Entry* entry = FindEntry(pr);
+    if (!entry) return;
+    if (IsFrozen(*entry)) {
+      entry->pending_cancel = reason;
+      return;
+    }
+    BatchId holder = entry->batch;
+    EndEntry(pr, MakeReport(pr, kind, Capitalised(reason)));
+    Batch* b = FindBatch(holder);
+    if (!b) return;
+    b->prs.erase(std::remove(b->prs.begin(), b->prs.end(), pr), b->prs.end());
+    if (b->kind == BatchKind::kMain) {
+      DissolveMainFrom(IndexInMain(b->id), "a batch ahead changed; rebuilding");
+      return;
+    }
+    // A bisection node is retested without the entry.
+    std::vector<PrNumber> rest = b->prs;
+    BatchId root = b->bisect_root, parent = b->bisect_parent;
+    if (b->state == BatchState::kTesting) Emit(CancelRun{b->id});
+    FinishBatch(b->id);
+    if (!rest.empty()) NewBisectNode(rest, root, parent);
+  }
+
+  bool IsFrozen(const Entry& e) const {
+    if (s_.landing == 0 || e.batch == 0) return false;
+    if (e.batch == s_.landing) return true;
+    const Batch* landing = FindBatch(s_.landing);
+    if (!landing || landing->kind != BatchKind::kMain) return false;
+    for (BatchId id : s_.main) {
+      if (id == e.batch) return true;
+      if (id == s_.landing) break;
+    }
+    return false;
+  }
+
+  size_t FirstUnfrozenMainIndex() const {
+    const Batch* landing = FindBatch(s_.landing);
+    if (!landing || landing->kind != BatchKind::kMain) return 0;
+    return IndexInMain(landing->id) + 1;
+  }
+
+  // Main batches from `index` to the end are taken apart; their entries wait
+  // again (keeping their places) and form new batches on the current base.
+  void DissolveMainFrom(size_t index, const std::string& reason) {
+    while (s_.main.size() > index) {
+      BatchId id = s_.main.back();
+      s_.main.pop_back();
+      Batch& b = s_.batches.at(id);
+      if (b.state == BatchState::kTesting) Emit(CancelRun{id});
+      ReturnBatchEntries(b, reason);
+      FinishBatch(id);
+    }
+  }
+
+  void ReturnBatchEntries(const Batch& b, const std::string& reason) {
+    for (PrNumber pr : b.prs) ReturnToWaiting(pr, reason);
+  }
+
+  void ReturnToWaiting(PrNumber pr, const std::string& reason) {
+    Entry* e = FindEntry(pr);
+    if (!e) return;
+    e->status = EntryStatus::kWaiting;
+    e->batch = 0;
+    if (!e->pending_cancel.empty()) {
+      std::string why = e->pending_cancel;
+      EndEntry(pr, MakeReport(pr, ReportKind::kCancelled, Capitalised(why)));
+      return;
+    }
+    Emit(MakeReport(pr, ReportKind::kReturned, Capitalised(reason) + "."));
+  }
+
+  void TakeOutConflicting(Batch& b, const MergeConflict& c) {
+    auto it = std::find(b.prs.begin(), b.prs.end(), c.pr);
+    if (it == b.prs.end()) return;
+    b.prs.erase(it);
+    if (c.with_tip || b.kind == BatchKind::kBisect) {
+      std::string files;
+      for (const auto& p : c.paths) files += (files.empty() ? "" : ", ") + p;
+      Report r = MakeReport(c.pr, ReportKind::kKicked,
+                            "Conflicts with " + s_.target_branch + " in: " + files + ".");
+      r.batch = b.id;
+      r.paths = c.paths;
+      EndEntry(c.pr, std::move(r));
+    } else {
+      ReturnToWaiting(c.pr, "conflicts with a batch ahead; it will be retried on the new base");
+    }
+  }
+
+  void DropEmptyBatch(Batch& b) {
+    BatchId id = b.id;
+    if (b.kind == BatchKind::kMain) {
+      // Batches behind have not been built yet (they wait for this commit).
+      s_.main.erase(s_.main.begin() + IndexInMain(id));
+    }
+    FinishBatch(id);
+  }
+
+  // Ends the batch: history gets it, the adapters drop its ref.
+  void FinishBatch(BatchId id) {
+    auto it = s_.batches.find(id);
+    if (it == s_.batches.end()) return;
+    std::string result = "cancelled";
+    if (it->second.state == BatchState::kPassed || it->second.state == BatchState::kLanding)
+      result = "pass";
+    else if (it->second.state == BatchState::kFailed)
+      result = "fail";
+    Emit(BatchDone{std::move(it->second), result});
+    s_.batches.erase(it);
+  }
+
+  // ---- helpers ---------------------------------------------------------------
+
+  void EndEntry(PrNumber pr, Report report) {
+    s_.entries.erase(pr);
+    Emit(std::move(report));
+  }
+
+  Report MakeReport(PrNumber pr, ReportKind kind, std::string message) const {
+    Report r;
+    r.pr = pr;
+    r.kind = kind;
+    r.message = std::move(message);
+    return r;
+  }
+
+  std::string PositionText(PrNumber pr) const {
+    int pos = WaitingPosition(s_, pr);
+    if (pos == 0) return "";
+    int batch = (pos + s_.config.target_batch_size - 1) / s_.config.target_batch_size;
+    return " at position " + std::to_string(pos) + " (expected in batch " + std::to_string(batch) +
+           " from now)";
+  }
+
+  static std::string Capitalised(std::string s) {
+    if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
+    return s;
+  }
+
+  Entry* FindEntry(PrNumber pr) {
+    auto it = s_.entries.find(pr);
+    return it == s_.entries.end() ? nullptr : &it->second;
+  }
+  Batch* FindBatch(BatchId id) {
+    auto it = s_.batches.find(id);
+    return it == s_.batches.end() ? nullptr : &it->second;
+  }
+  const Batch* FindBatch(BatchId id) const {
+    auto it = s_.batches.find(id);
+    return it == s_.batches.end() ? nullptr : &it->second;
+  }
+  size_t IndexInMain(BatchId id) const {
+    auto it = std::find(s_.main.begin(), s_.main.end(), id);
+    assert(it != s_.main.end());
+    return static_cast<size_t>(it - s_.main.begin());
+  }
+
+  void Emit(Effect e) { out_.push_back(std::move(e)); }
+
+  // A failing build (git unreachable...) must not spin: wait this long.
+  static constexpr Duration kBuildBackoff = 30 * kSecond;
+
+  State& s_;
+  Time now_;
+  std::vector<Effect>& out_;
+};
+
+}  // namespace
+
+void StepInPlace(State& state, const Event& event, Time now, std::vector<Effect>& effects) {
+  Machine(state, now, effects).Handle(event);
+}
+
+StepResult Step(const State& state, const Event& event, Time now) {
+  StepResult r{state, {}};
+  StepInPlace(r.state, event, now, r.effects);
+  return r;
+}
+
+}  // namespace mergeyard::queue

@@ -36,6 +36,7 @@ struct Entry {
   EntryStatus status = EntryStatus::kWaiting;
   int retries_used = 0;     // singleton retries spent
   BatchId batch = 0;        // the batch holding it, 0 while waiting
+  std::string pending_cancel;  // cancel asked while its batch was landing
 };
 
 enum class BatchKind { kMain, kBisect };
@@ -82,6 +83,8 @@ struct State {
   BatchId next_batch_id = 1;
   std::int64_t next_seq = 1;
   Time timer_at = 0;                   // the formation timer armed, 0 when none
+  BatchId landing = 0;                 // the batch whose Land is in flight, 0 when none
+  Time build_backoff_until = 0;        // after a BuildFailed: form nothing before this
 };
 
 // Waiting entries in queue order (rule 1).

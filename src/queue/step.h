@@ -1,0 +1,42 @@
+#pragma once
+// The queue state machine (DESIGN.md section 2), pure: no I/O, no clock reads,
+// no threads. Everything a queue does is a Step; the Engine persists the new
+// state and then carries out the effects, in order.
+//
+// Rules, in brief (the numbers are DESIGN.md's):
+//  1. waiting entries are ordered by priority, enqueue time, arrival;
+//  2. while fewer than `concurrency` main batches are building or testing, a
+//     batch forms from the first `target_batch_size` waiting entries, or from
+//     all of them once the oldest has waited `max_wait`;
+//  3. a batch is built on its speculative base (the batch ahead, or the tip);
+//     entries conflicting with the tip are kicked, others return to waiting;
+//  4. a passed batch lands (CAS on the tip) once everything ahead has landed;
+//     the deepest run of landable batches lands in one move;
+//  5-6. a failed batch is bisected at once, or, with pending_failure_depth d,
+//     after the d batches behind it finished without one passing (with
+//     optimistic_merging, one passing lands it and everything up to it);
+//  7. bisection halves are tested on the tip, bisection_concurrency at once;
+//  8. cancel / new head rebuilds the batch holding the entry and all behind;
+//  9. a target moved by someone else rebuilds every main batch.
+
+#include <vector>
+
+#include "queue/effect.h"
+#include "queue/event.h"
+#include "queue/types.h"
+
+namespace mergeyard::queue {
+
+struct StepResult {
+  State state;
+  std::vector<Effect> effects;
+};
+
+// Applies `event` at time `now` to a copy of `state`.
+StepResult Step(const State& state, const Event& event, Time now);
+
+// The same, in place: changes `state` and appends to `effects`. For callers
+// that own the state (the Engine) and must not pay for a copy per event.
+void StepInPlace(State& state, const Event& event, Time now, std::vector<Effect>& effects);
+
+}  // namespace mergeyard::queue

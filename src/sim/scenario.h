@@ -1,0 +1,62 @@
+#pragma once
+// A simulation scenario (DESIGN.md section 5, "Scenario format"), and the
+// workload generator that extends it. All times in a scenario are seconds.
+//
+// Extension: a "workload" object generates pull requests in addition to (or
+// instead of) "prs":
+//   "workload": {"tier": "S"|"M"|"L",          // presets from performance.md §6
+//                "days": 7, "prs_per_weekday": 400, "peak_ratio": 2.5,
+//                "weekend_factor": 0.15, "bad_rate": 0.05, "flake_rate": 0.03,
+//                "ci_median_s": 1200, "ci_sigma": 0.45, "hang_rate": 0.01,
+//                "bursts": [{"at_s": 34200, "count": 20, "within_s": 60}]}
+// Any explicit key overrides the tier's preset. Generated pull requests are
+// named P1, P2, ... in arrival order. With a workload, run durations are drawn
+// per run from a lognormal (median ci_median_s, sigma ci_sigma, truncated at
+// 4x the median; hang_rate of runs hang to a 3x-median timeout) and every run
+// fails with probability flake_rate, all from the scenario's seed.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+#include "queue/config.h"
+
+namespace mergeyard::sim {
+
+struct ScenarioPr {
+  std::string id;
+  double arrive_s = 0;
+  bool bad = false;
+  std::vector<int> fail_runs;            // 1-based ordinals of runs holding it that fail
+  int priority = 128;
+  std::optional<double> ci_duration_s;   // overrides the duration of runs holding it
+};
+
+struct CiModel {
+  double duration_s = 3600;   // fixed duration, or the median when sigma > 0
+  double sigma = 0;           // lognormal sigma; 0 = fixed
+  double hang_rate = 0;       // runs that hang until a 3x-median timeout
+  double flake_rate = 0;      // probability that any run fails spuriously
+};
+
+struct Scenario {
+  queue::QueueConfig config;
+  CiModel ci;
+  std::uint64_t seed = 1;
+  std::vector<ScenarioPr> prs;   // sorted by arrival; ties keep the file's order
+  bool generated = false;
+};
+
+// Parses (and generates) a scenario. Errors name the offending key.
+Result<Scenario> ParseScenario(const nlohmann::json& j);
+Result<Scenario> LoadScenarioFile(const std::string& path);
+
+// True when no run can fail except by holding a bad pull request, so every
+// good pull request must merge and every bad one must be kicked.
+bool HasNoFlakes(const Scenario& s);
+
+}  // namespace mergeyard::sim
