@@ -37,6 +37,14 @@ void Engine::Interrupt() {
   inbox_cv_.notify_all();
 }
 
+std::vector<std::pair<QueueKey, queue::Event>> Engine::TakeInbox() {
+  std::lock_guard<std::mutex> lock(inbox_mu_);
+  std::vector<std::pair<QueueKey, queue::Event>> out(std::make_move_iterator(inbox_.begin()),
+                                                      std::make_move_iterator(inbox_.end()));
+  inbox_.clear();
+  return out;
+}
+
 Result<int> Engine::Drain() { return DrainSome(-1); }
 
 Result<int> Engine::DrainSome(int max_events) {

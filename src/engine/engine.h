@@ -68,6 +68,10 @@ class Engine final : public EventSink {
   // Wakes WaitForEvent callers (shutdown).
   void Interrupt();
 
+  // Removes and returns the events posted but not processed yet (shutdown:
+  // the caller decides which of them are durable elsewhere).
+  std::vector<std::pair<QueueKey, queue::Event>> TakeInbox();
+
   std::optional<queue::State> Snapshot(const QueueKey& key) const;
   std::vector<QueueKey> Queues() const;
   std::int64_t transitions() const;

@@ -63,6 +63,7 @@ void World::Land(const engine::QueueKey& key, const queue::Land& land, engine::E
   for (std::string c = land.commit; !c.empty() && !commits_.at(c).landed; c = commits_.at(c).parent)
     commits_.at(c).landed = true;
   tip_ = land.commit;
+  landings_.push_back(tip_);
   AnswerLater(key, queue::LandResult{land.batch, true, tip_});
 }
 
@@ -179,6 +180,9 @@ void World::Report(const engine::QueueKey&, const queue::Report& report) {
     return;
   }
   PrRecord& pr = prs_[report.pr - 1];
+  // A report delivered again after a crash (the outbox is at-least-once) is
+  // the same ending, not a second one.
+  if (pr.outcome == queue::ReportKindName(report.kind)) return;
   if (++pr.terminal_reports > 1) {
     violations_.push_back(Id(report.pr) + " ended twice (" + pr.outcome + ", then " +
                           queue::ReportKindName(report.kind) + ")");

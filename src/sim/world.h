@@ -88,6 +88,8 @@ class World final : public engine::GitPort,
   const std::vector<PrRecord>& prs() const { return prs_; }  // index = number - 1
   void MarkEnqueued(std::int64_t pr, Time at) { prs_.at(pr - 1).enqueued = at; }
   int runs_started() const { return runs_started_; }
+  // Every commit the target moved to, in order.
+  const std::vector<std::string>& landings() const { return landings_; }
   // Broken invariants seen by the fakes ("landed an untested tree", ...).
   const std::vector<std::string>& violations() const { return violations_; }
 
@@ -120,6 +122,7 @@ class World final : public engine::GitPort,
   std::vector<std::vector<std::pair<Time, queue::BatchId>>> runs_holding_;
   std::vector<PrRecord> prs_;
   int runs_started_ = 0;
+  std::vector<std::string> landings_;
   std::vector<std::string> violations_;
 };
 

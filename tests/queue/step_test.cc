@@ -1,0 +1,430 @@
+#include <doctest/doctest.h>
+
+#include "harness.h"
+
+using namespace mergeyard;
+using namespace mergeyard::queue;
+using mergeyard::queue::testing::Harness;
+
+namespace {
+
+QueueConfig Config(int size, int concurrency = 1, int depth = 0, bool optimistic = false) {
+  QueueConfig c;
+  c.target_batch_size = size;
+  c.max_wait = 10 * kMinute;
+  c.concurrency = concurrency;
+  c.pending_failure_depth = depth;
+  c.optimistic_merging = optimistic;
+  return c;
+}
+
+}  // namespace
+
+TEST_SUITE("queue") {
+
+TEST_CASE("waiting entries are ordered by priority, then enqueue time, then arrival") {
+  Harness h(Config(10));
+  h.Enqueue(1);
+  h.now = 5;
+  h.Enqueue(2, kPriorityHigh);
+  h.Enqueue(3);
+  h.Enqueue(4, kPriorityLow);
+  CHECK(WaitingInOrder(h.state) == std::vector<PrNumber>{2, 1, 3, 4});
+}
+
+TEST_CASE("a batch forms as soon as target_batch_size entries wait") {
+  Harness h(Config(2));
+  h.Enqueue(1);
+  CHECK(h.Of<BuildBatch>().empty());
+  h.Enqueue(2);
+  auto builds = h.Of<BuildBatch>();
+  REQUIRE(builds.size() == 1);
+  CHECK(builds[0].base_sha == "tip0");
+  CHECK(builds[0].entries.size() == 2);
+  CHECK(builds[0].entries[0].head_sha == "head1");
+}
+
+TEST_CASE("fewer entries form a batch once the oldest has waited max_wait") {
+  Harness h(Config(4));
+  h.Enqueue(1);
+  auto timers = h.Of<ArmTimer>();
+  REQUIRE(timers.size() == 1);
+  CHECK(timers[0].at == 10 * kMinute);
+  h.now = 10 * kMinute - 1;
+  h.Apply(TimerFired{});
+  CHECK(h.Of<BuildBatch>().empty());
+  h.now = 10 * kMinute;
+  h.Apply(TimerFired{});
+  REQUIRE(h.Of<BuildBatch>().size() == 1);
+}
+
+TEST_CASE("the queued reply names the position and the expected batch") {
+  Harness h(Config(2));
+  h.state.paused = true;
+  h.Enqueue(1);
+  h.Enqueue(2);
+  h.Enqueue(3);
+  auto reports = h.Of<Report>();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].kind == ReportKind::kQueued);
+  CHECK(reports[0].message.find("position 3") != std::string::npos);
+  CHECK(reports[0].message.find("batch 2") != std::string::npos);
+}
+
+TEST_CASE("speculative batches stack on the commit of the batch ahead") {
+  Harness h(Config(1, 2));
+  h.Enqueue(1);
+  h.Enqueue(2);
+  REQUIRE(h.state.main.size() == 2);
+  CHECK(h.B(2).state == BatchState::kWaitingBase);  // waits for #1's commit
+  h.Apply(BatchBuilt{1, "c1", {}});
+  auto builds = h.Of<BuildBatch>();
+  REQUIRE(builds.size() == 1);
+  CHECK(builds[0].batch == 2);
+  CHECK(builds[0].base_sha == "c1");
+  CHECK(h.Of<StartRun>().size() == 1);
+}
+
+TEST_CASE("no more than concurrency batches test at once") {
+  Harness h(Config(1, 2));
+  for (PrNumber pr = 1; pr <= 5; ++pr) h.Enqueue(pr);
+  CHECK(h.state.main.size() == 2);
+}
+
+TEST_CASE("a passed batch lands by compare-and-swap on the tip it was built on") {
+  Harness h(Config(2));
+  h.Enqueue(1);
+  h.Enqueue(2);
+  h.BuildAll();
+  h.Apply(RunFinished{1, true, "", ""});
+  auto lands = h.Of<Land>();
+  REQUIRE(lands.size() == 1);
+  CHECK(lands[0].commit == "c1");
+  CHECK(lands[0].expected_tip == "tip0");
+  CHECK(lands[0].prs == std::vector<PrNumber>{1, 2});
+  h.Apply(LandResult{1, true, "c1"});
+  CHECK(h.state.tip == "c1");
+  CHECK(h.Outcome(ReportKind::kMerged) == std::vector<PrNumber>{1, 2});
+  CHECK(h.state.entries.empty());
+  CHECK(h.state.batches.empty());
+}
+
+TEST_CASE("a batch behind passes first and waits; then both land in one move") {
+  Harness h(Config(1, 2));
+  h.Enqueue(1);
+  h.Enqueue(2);
+  h.BuildAllPending();
+  h.Apply(RunFinished{2, true, "", ""});
+  CHECK(h.Of<Land>().empty());
+  h.Apply(RunFinished{1, true, "", ""});
+  auto lands = h.Of<Land>();
+  REQUIRE(lands.size() == 1);
+  CHECK(lands[0].batch == 2);
+  CHECK(lands[0].commit == "c2");
+  CHECK(lands[0].prs == std::vector<PrNumber>{1, 2});
+}
+
+TEST_CASE("without pending depth a failed batch is bisected and the batches behind rebuilt") {
+  Harness h(Config(2, 2));
+  for (PrNumber pr = 1; pr <= 4; ++pr) h.Enqueue(pr);
+  h.BuildAllPending();
+  h.Apply(RunFinished{1, false, "unit", "log://1"});
+  auto cancels = h.Of<CancelRun>();
+  REQUIRE(cancels.size() == 1);
+  CHECK(cancels[0].batch == 2);
+  // Entries 3 and 4 form a new main batch on the tip; 1 and 2 are split.
+  REQUIRE(h.state.main.size() == 1);
+  const Batch& rebuilt = h.B(h.state.main[0]);
+  CHECK(rebuilt.prs == std::vector<PrNumber>{3, 4});
+  CHECK(rebuilt.base_sha == "tip0");
+  int nodes = 0;
+  for (const auto& [id, b] : h.state.batches) {
+    if (b.kind != BatchKind::kBisect) continue;
+    ++nodes;
+    CHECK(b.bisect_root == 1);
+    CHECK(b.prs.size() == 1);
+  }
+  CHECK(nodes == 2);
+}
+
+TEST_CASE("a failing singleton is retried singleton_retries times, then kicked with its log") {
+  QueueConfig c = Config(1);
+  c.singleton_retries = 1;
+  Harness h(c);
+  h.Enqueue(7);
+  h.BuildAll();
+  h.Apply(RunFinished{1, false, "unit", "log://1"});
+  h.BuildAllPending();
+  BatchId retry = h.Of<StartRun>().at(0).batch;
+  CHECK(h.Outcome(ReportKind::kKicked).empty());
+  h.Apply(RunFinished{retry, false, "unit", "log://2"});
+  REQUIRE(h.Outcome(ReportKind::kKicked) == std::vector<PrNumber>{7});
+  auto kicked = h.Of<Report>();
+  REQUIRE(!kicked.empty());
+  CHECK(kicked.back().failed_step == "unit");
+  CHECK(kicked.back().log_url == "log://2");
+}
+
+TEST_CASE("with pending depth a failed batch waits; a passing batch behind lands both optimistically") {
+  Harness h(Config(2, 1, 1, true));
+  for (PrNumber pr = 1; pr <= 4; ++pr) h.Enqueue(pr);
+  h.BuildAllPending();
+  h.Apply(RunFinished{1, false, "unit", ""});
+  CHECK(h.B(1).state == BatchState::kFailed);
+  h.BuildAllPending();  // the second batch builds on the failed one
+  CHECK(h.B(2).base_sha == "c1");
+  h.Apply(RunFinished{2, true, "", ""});
+  auto lands = h.Of<Land>();
+  REQUIRE(lands.size() == 1);
+  CHECK(lands[0].commit == "c2");
+  CHECK(lands[0].prs == std::vector<PrNumber>{1, 2, 3, 4});
+  h.Apply(LandResult{2, true, "c2"});
+  CHECK(h.Outcome(ReportKind::kMerged) == std::vector<PrNumber>{1, 2, 3, 4});
+}
+
+TEST_CASE("without optimistic merging a pass behind a pending failure does not land it") {
+  Harness h(Config(2, 1, 1, false));
+  for (PrNumber pr = 1; pr <= 4; ++pr) h.Enqueue(pr);
+  h.BuildAllPending();
+  h.Apply(RunFinished{1, false, "unit", ""});
+  h.BuildAllPending();
+  h.Apply(RunFinished{2, true, "", ""});
+  CHECK(h.Of<Land>().empty());
+  CHECK(h.state.batches.count(1) == 0);  // bisected
+  CHECK(h.state.entries.at(3).status == EntryStatus::kBatched);  // rebuilt without it
+  CHECK(h.B(h.state.entries.at(3).batch).base_sha == "tip0");
+}
+
+TEST_CASE("a pending failure with no passing batch behind is bisected and those behind rebuilt") {
+  Harness h(Config(2, 1, 1, true));
+  for (PrNumber pr = 1; pr <= 4; ++pr) h.Enqueue(pr);
+  h.BuildAllPending();
+  h.Apply(RunFinished{1, false, "unit", ""});
+  h.BuildAllPending();
+  h.Apply(RunFinished{2, false, "unit", ""});
+  CHECK(h.state.batches.count(1) == 0);
+  CHECK(h.state.batches.count(2) == 0);
+  BatchId rebuilt = h.state.entries.at(3).batch;
+  CHECK(h.B(rebuilt).kind == BatchKind::kMain);
+  CHECK(h.B(rebuilt).prs == std::vector<PrNumber>{3, 4});
+  CHECK(h.state.entries.at(1).status == EntryStatus::kBisecting);
+}
+
+TEST_CASE("a pending failure with nothing behind it and nothing waiting is resolved at once") {
+  Harness h(Config(2, 1, 2, true));
+  h.Enqueue(1);
+  h.Enqueue(2);
+  h.BuildAll();
+  h.Apply(RunFinished{1, false, "unit", ""});
+  CHECK(h.state.main.empty());
+  CHECK(h.state.entries.at(1).status == EntryStatus::kBisecting);
+}
+
+TEST_CASE("bisection tests at most bisection_concurrency halves at once") {
+  QueueConfig c = Config(4);
+  c.bisection_concurrency = 1;
+  Harness h(c);
+  for (PrNumber pr = 1; pr <= 4; ++pr) h.Enqueue(pr);
+  h.BuildAll();
+  h.Apply(RunFinished{1, false, "unit", ""});
+  auto builds = h.Of<BuildBatch>();
+  REQUIRE(builds.size() == 1);
+  CHECK(builds[0].entries.size() == 2);
+  CHECK(builds[0].entries[0].pr == 1);
+}
+
+TEST_CASE("a passing bisection half lands at once when the tip is still its base") {
+  Harness h(Config(2));
+  h.Enqueue(1);
+  h.Enqueue(2);
+  h.BuildAll();
+  h.Apply(RunFinished{1, false, "unit", ""});
+  h.BuildAllPending();
+  auto runs = h.AllOf<StartRun>();
+  BatchId left = runs[runs.size() - 2].batch;
+  h.Apply(RunFinished{left, true, "", ""});
+  auto lands = h.Of<Land>();
+  REQUIRE(lands.size() == 1);
+  CHECK(lands[0].prs == std::vector<PrNumber>{1});
+}
+
+TEST_CASE("a passing bisection half whose base moved returns to the front of the queue") {
+  Harness h(Config(2));
+  h.Enqueue(1);
+  h.Enqueue(2);
+  h.BuildAll();
+  h.Apply(RunFinished{1, false, "unit", ""});
+  h.BuildAllPending();
+  BatchId left = h.state.entries.at(1).batch;
+  h.now = 100;  // the half has been testing a while: it is not restarted
+  h.Apply(TargetMoved{"tip1"});
+  h.Apply(RunFinished{left, true, "", ""});
+  CHECK(h.Of<Land>().empty());
+  CHECK(h.state.batches.count(left) == 0);
+  CHECK(h.Outcome(ReportKind::kReturned) == std::vector<PrNumber>{1});
+}
+
+TEST_CASE("cancel removes a waiting entry and rebuilds the batch that held one") {
+  Harness h(Config(3, 2));
+  for (PrNumber pr = 1; pr <= 6; ++pr) h.Enqueue(pr);
+  h.Enqueue(7);
+  h.BuildAllPending();
+  h.now = 20 * kMinute;  // every entry has waited past max_wait
+  h.Apply(Cancel{7, "cancelled by @alice"});
+  CHECK(h.Outcome(ReportKind::kCancelled) == std::vector<PrNumber>{7});
+  h.Apply(Cancel{2, "closed"});
+  // Batch #1 held 2: it and #2 behind it are rebuilt; 1,3 and 4,5,6 batch again.
+  CHECK(h.Outcome(ReportKind::kCancelled) == std::vector<PrNumber>{2, 7});
+  auto cancels = h.Of<CancelRun>();
+  CHECK(cancels.size() == 2);
+  REQUIRE(h.state.main.size() == 2);
+  CHECK(h.B(h.state.main[0]).prs == std::vector<PrNumber>{1, 3, 4});
+  CHECK(h.B(h.state.main[1]).prs == std::vector<PrNumber>{5, 6});
+}
+
+TEST_CASE("a new head removes the entry; the pinned head does not") {
+  Harness h(Config(5));
+  h.Enqueue(1);
+  h.Apply(HeadChanged{1, "head1"});
+  CHECK(h.state.entries.count(1) == 1);
+  h.Apply(HeadChanged{1, "newhead"});
+  CHECK(h.state.entries.count(1) == 0);
+  CHECK(h.Outcome(ReportKind::kCancelled) == std::vector<PrNumber>{1});
+}
+
+TEST_CASE("a target moved by someone else rebuilds every main batch on the new tip") {
+  Harness h(Config(1, 2));
+  h.Enqueue(1);
+  h.Enqueue(2);
+  h.BuildAllPending();
+  h.now = 20 * kMinute;
+  h.Apply(TargetMoved{"elsewhere"});
+  CHECK(h.Of<CancelRun>().size() == 2);
+  auto builds = h.Of<BuildBatch>();
+  REQUIRE(builds.size() == 1);
+  CHECK(builds[0].base_sha == "elsewhere");
+  CHECK(h.state.tip == "elsewhere");
+}
+
+TEST_CASE("a rejected landing means the target moved: rebuild on the real tip") {
+  Harness h(Config(1));
+  h.Enqueue(1);
+  h.BuildAll();
+  h.Apply(RunFinished{1, true, "", ""});
+  h.Apply(LandResult{1, false, "theirs"});
+  CHECK(h.state.tip == "theirs");
+  CHECK(h.Outcome(ReportKind::kMerged).empty());
+  auto builds = h.Of<BuildBatch>();
+  REQUIRE(builds.size() == 1);
+  CHECK(builds[0].base_sha == "theirs");
+}
+
+TEST_CASE("a push echo of our own landing counts as landed") {
+  Harness h(Config(1));
+  h.Enqueue(1);
+  h.BuildAll();
+  h.Apply(RunFinished{1, true, "", ""});
+  h.Apply(TargetMoved{"c1"});
+  CHECK(h.Outcome(ReportKind::kMerged) == std::vector<PrNumber>{1});
+  h.Apply(LandResult{1, true, "c1"});  // stale now
+  CHECK(h.Outcome(ReportKind::kMerged) == std::vector<PrNumber>{1});
+}
+
+TEST_CASE("an entry conflicting with the tip is kicked with its files; one conflicting with a batch ahead waits") {
+  Harness h(Config(2, 2));
+  for (PrNumber pr = 1; pr <= 4; ++pr) h.Enqueue(pr);
+  h.Apply(BatchBuilt{1, "c1", {{2, {"src/a.c", "README"}, true}}});
+  auto kicked = h.Of<Report>();
+  REQUIRE(h.Outcome(ReportKind::kKicked) == std::vector<PrNumber>{2});
+  bool named = false;
+  for (const auto& r : kicked)
+    if (r.kind == ReportKind::kKicked) named = r.paths.size() == 2 && r.message.find("src/a.c") != std::string::npos;
+  CHECK(named);
+  h.Apply(BatchBuilt{2, "c2", {{3, {"x"}, false}}});
+  CHECK(h.state.entries.at(3).status == EntryStatus::kWaiting);
+  CHECK(h.B(2).prs == std::vector<PrNumber>{4});
+}
+
+TEST_CASE("a batch whose entries all conflict is dropped and never tested") {
+  Harness h(Config(1));
+  h.Enqueue(1);
+  h.Apply(BatchBuilt{1, "", {{1, {"f"}, true}}});
+  CHECK(h.state.batches.empty());
+  CHECK(h.Of<StartRun>().empty());
+}
+
+TEST_CASE("stale answers for batches that no longer exist are ignored") {
+  Harness h(Config(1));
+  h.Enqueue(1);
+  State before = h.state;
+  h.Apply(RunFinished{42, true, "", ""});
+  h.Apply(LandResult{42, true, "x"});
+  h.Apply(BatchBuilt{42, "x", {}});
+  CHECK(h.effects.empty());
+  CHECK(h.state.main == before.main);
+}
+
+TEST_CASE("a paused queue finishes what is testing and forms no new batches") {
+  Harness h(Config(1));
+  h.Enqueue(1);
+  h.BuildAll();
+  h.Apply(SetPaused{true});
+  h.Enqueue(2);
+  CHECK(h.Of<BuildBatch>().empty());
+  h.Apply(RunFinished{1, true, "", ""});
+  CHECK(h.Of<Land>().size() == 1);
+  h.Apply(LandResult{1, true, "c1"});
+  CHECK(h.Of<BuildBatch>().empty());
+  h.Apply(SetPaused{false});
+  CHECK(h.Of<BuildBatch>().size() == 1);
+}
+
+TEST_CASE("a cancel while its batch is landing waits for the landing's answer") {
+  Harness h(Config(1));
+  h.Enqueue(1);
+  h.BuildAll();
+  h.Apply(RunFinished{1, true, "", ""});
+  h.Apply(Cancel{1, "cancelled"});
+  CHECK(h.Outcome(ReportKind::kCancelled).empty());
+  SUBCASE("landed: it merged") {
+    h.Apply(LandResult{1, true, "c1"});
+    CHECK(h.Outcome(ReportKind::kMerged) == std::vector<PrNumber>{1});
+    CHECK(h.Outcome(ReportKind::kCancelled).empty());
+  }
+  SUBCASE("rejected: it is cancelled") {
+    h.Apply(LandResult{1, false, "other"});
+    CHECK(h.Outcome(ReportKind::kCancelled) == std::vector<PrNumber>{1});
+    CHECK(h.state.entries.empty());
+  }
+}
+
+TEST_CASE("enqueueing the same head again only updates the priority") {
+  Harness h(Config(5));
+  h.Enqueue(1);
+  h.Apply(Enqueue{1, "head1", kPriorityHigh});
+  CHECK(h.state.entries.size() == 1);
+  CHECK(h.state.entries.at(1).priority == kPriorityHigh);
+  CHECK(h.Outcome(ReportKind::kCancelled).empty());
+}
+
+TEST_CASE("a failed build backs off instead of spinning") {
+  Harness h(Config(1));
+  h.Enqueue(1);
+  h.Apply(BuildFailed{1, "remote unreachable"});
+  CHECK(h.Of<BuildBatch>().empty());
+  auto timers = h.Of<ArmTimer>();
+  REQUIRE(timers.size() == 1);
+  h.now = timers[0].at;
+  h.Apply(TimerFired{});
+  CHECK(h.Of<BuildBatch>().size() == 1);
+}
+
+TEST_CASE("Step leaves the given state untouched") {
+  Harness h(Config(1));
+  State before = h.state;
+  StepResult r = Step(h.state, Enqueue{1, "h", kPriorityNormal}, 0);
+  CHECK(h.state.entries.empty());
+  CHECK(r.state.entries.size() == 1);
+  CHECK_FALSE(r.effects.empty());
+}
+}

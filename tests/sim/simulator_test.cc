@@ -1,0 +1,193 @@
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <random>
+#include <string>
+
+#include "sim/scenario.h"
+#include "sim/simulator.h"
+
+using namespace mergeyard;
+using namespace mergeyard::sim;
+
+namespace {
+
+std::string ScenarioPath(const std::string& name) {
+  const char* root = std::getenv("MERGEYARD_SOURCE_ROOT");
+  return std::string(root ? root : ".") + "/tests/sim/scenarios/" + name;
+}
+
+SimResult RunFile(const std::string& name) {
+  auto sc = LoadScenarioFile(ScenarioPath(name));
+  REQUIRE_MESSAGE(sc.ok(), (sc.ok() ? "" : sc.error().message));
+  auto r = Simulate(*sc);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  return *r;
+}
+
+std::vector<std::string> With(const SimResult& r, const std::string& outcome) {
+  std::vector<std::string> out;
+  for (const auto& [id, p] : r.prs)
+    if (p.outcome == outcome) out.push_back(id);
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("sim") {
+
+TEST_CASE("six pull requests with C bad: C is kicked after a binary search, the five others merge") {
+  SimResult r = RunFile("six_one_culprit.json");
+  CHECK(With(r, "merged") == std::vector<std::string>{"A", "B", "D", "E", "F"});
+  CHECK(With(r, "kicked") == std::vector<std::string>{"C"});
+  // [A..F] fails; [A B C] fails, [D E F] passes; [A B] passes, [C] fails.
+  CHECK(r.ci_runs == 5);
+  REQUIRE(r.batches.size() == 5);
+  CHECK(r.batches[0].prs.size() == 6);
+  CHECK(r.batches[0].result == "fail");
+  CHECK(r.prs.at("C").done_s == 10800);
+  CHECK(r.prs.at("D").done_s == 7200);
+}
+
+TEST_CASE("two batches of four, the first failing transiently: optimistic merging lands all eight in two runs") {
+  SimResult r = RunFile("trunk_transient.json");
+  CHECK(With(r, "merged").size() == 8);
+  CHECK(r.ci_runs == 2);
+  REQUIRE(r.batches.size() == 2);
+  CHECK(r.batches[0].result == "fail");
+  CHECK(r.batches[1].base == "batch:1");
+  CHECK(r.batches[1].result == "pass");
+}
+
+TEST_CASE("the same with the second batch really failing: the first is bisected, the second rebuilt without it") {
+  SimResult r = RunFile("trunk_second_fails.json");
+  CHECK(With(r, "kicked") == std::vector<std::string>{"G"});
+  CHECK(With(r, "merged").size() == 7);
+  bool first_bisected = false, second_rebuilt_on_main = false;
+  for (const auto& b : r.batches) {
+    if (b.kind == "bisect" && b.prs == std::vector<std::string>{"A", "B"}) first_bisected = true;
+    if (b.kind == "main" && b.prs.front() == "E" && b.base == "main") second_rebuilt_on_main = true;
+  }
+  CHECK(first_bisected);
+  CHECK(second_rebuilt_on_main);
+}
+
+TEST_CASE("the JSON result has the contract's shape") {
+  SimResult r = RunFile("six_one_culprit.json");
+  auto j = ToJson(r);
+  CHECK(j["prs"]["A"]["outcome"] == "merged");
+  CHECK(j["prs"]["A"]["enqueued_s"] == 0);
+  CHECK(j["prs"]["C"]["done_s"] == 10800);
+  CHECK(j["ci_runs"] == 5);
+  CHECK(j["batches"][0]["id"] == 1);
+  CHECK(j["batches"][0]["base"] == "main");
+  CHECK(j["batches"][0]["result"] == "fail");
+  CHECK(j["batches"][0]["start_s"] == 0);
+  CHECK(j["batches"][0]["end_s"] == 3600);
+  CHECK(j["metrics"]["merged"] == 5);
+  CHECK(j["metrics"]["kicked"] == 1);
+  CHECK(j["metrics"]["ci_runs_per_merged"] == doctest::Approx(1.0));
+  CHECK(j["metrics"]["makespan_s"] == 10800);
+}
+
+TEST_CASE("entries arriving at the same instant keep the file's order") {
+  auto sc = ParseScenario(nlohmann::json::parse(R"({
+    "config": {"target_batch_size": 1, "max_wait_s": 0},
+    "ci": {"duration_s": 10},
+    "prs": [{"id": "Z", "arrive_s": 5}, {"id": "Y", "arrive_s": 5}, {"id": "X", "arrive_s": 1}]})"));
+  REQUIRE(sc.ok());
+  auto r = Simulate(*sc);
+  REQUIRE(r.ok());
+  CHECK(r->prs.at("X").done_s < r->prs.at("Z").done_s);
+  CHECK(r->prs.at("Z").done_s < r->prs.at("Y").done_s);
+}
+
+TEST_CASE("ci_duration_s of a held pull request sets the run's duration; the longest wins") {
+  auto sc = ParseScenario(nlohmann::json::parse(R"({
+    "config": {"target_batch_size": 2, "max_wait_s": 0},
+    "ci": {"duration_s": 100},
+    "prs": [{"id": "A", "arrive_s": 0, "ci_duration_s": 300}, {"id": "B", "arrive_s": 0, "ci_duration_s": 50}]})"));
+  REQUIRE(sc.ok());
+  auto r = Simulate(*sc);
+  REQUIRE(r.ok());
+  CHECK(r->prs.at("A").done_s == 300);
+}
+
+TEST_CASE("a bad scenario is refused with the key that is wrong") {
+  auto bad = ParseScenario(nlohmann::json::parse(R"({"config": {"target_batch_size": 0}})"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("target_batch_size") != std::string::npos);
+  auto dup = ParseScenario(nlohmann::json::parse(R"({"prs": [{"id": "A"}, {"id": "A"}]})"));
+  CHECK_FALSE(dup.ok());
+}
+
+TEST_CASE("over many random seeds the invariants hold, good pull requests merge and bad ones are kicked") {
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    std::mt19937_64 rng(seed);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    nlohmann::json j;
+    j["seed"] = seed;
+    j["config"] = {{"target_batch_size", pick(1, 8)},     {"max_wait_s", pick(0, 600)},
+                   {"concurrency", pick(1, 4)},           {"pending_failure_depth", pick(0, 2)},
+                   {"optimistic_merging", pick(0, 1) == 1}, {"bisection_concurrency", pick(1, 3)},
+                   {"singleton_retries", pick(0, 1)}};
+    j["ci"] = {{"duration_s", pick(60, 3600)}};
+    int n = pick(1, 40);
+    for (int i = 0; i < n; ++i) {
+      nlohmann::json pr{{"id", "P" + std::to_string(i)}, {"arrive_s", pick(0, 20000)},
+                        {"bad", pick(0, 99) < 15}, {"priority", pick(0, 3) == 0 ? 192 : 128}};
+      if (pick(0, 9) == 0) pr["ci_duration_s"] = pick(30, 5000);
+      j["prs"].push_back(pr);
+    }
+    auto sc = ParseScenario(j);
+    REQUIRE(sc.ok());
+    auto r = Simulate(*sc);  // fails on any broken invariant or wrong outcome
+    INFO("seed ", seed, " config ", j["config"].dump());
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    CHECK(r->metrics.false_kicks == 0);
+    CHECK(r->metrics.escapes == 0);
+    CHECK(r->metrics.merged + r->metrics.kicked == n);
+  }
+}
+
+TEST_CASE("with flaky runs every pull request still ends exactly once and nothing bad lands") {
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    nlohmann::json j;
+    j["seed"] = seed;
+    j["config"] = {{"target_batch_size", 4}, {"max_wait_s", 300}, {"concurrency", 3},
+                   {"pending_failure_depth", static_cast<int>(seed % 3)},
+                   {"optimistic_merging", seed % 2 == 0}, {"singleton_retries", 1}};
+    j["workload"] = {{"tier", "S"}, {"days", 1}, {"bad_rate", 0.1}, {"flake_rate", 0.1}};
+    auto sc = ParseScenario(j);
+    REQUIRE(sc.ok());
+    auto r = Simulate(*sc);
+    INFO("seed ", seed);
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    CHECK(r->metrics.escapes == 0);
+    CHECK(r->metrics.merged + r->metrics.kicked == static_cast<int>(sc->prs.size()));
+  }
+}
+
+TEST_CASE("the workload generator follows a daily cycle and is reproducible by seed") {
+  nlohmann::json j;
+  j["workload"] = {{"tier", "M"}, {"days", 7}};
+  auto a = ParseScenario(j);
+  auto b = ParseScenario(j);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE(a->prs.size() == b->prs.size());
+  CHECK(a->prs[10].arrive_s == b->prs[10].arrive_s);
+  int office = 0, weekday = 0, weekend = 0;
+  for (const auto& pr : a->prs) {
+    int day = static_cast<int>(pr.arrive_s / 86400);
+    double hour = std::fmod(pr.arrive_s, 86400) / 3600;
+    if (day % 7 >= 5) { ++weekend; continue; }
+    ++weekday;
+    if (hour >= 9 && hour < 18) ++office;
+  }
+  // About 400 per weekday, 70% of them in office hours, weekends at 15%.
+  CHECK(weekday == doctest::Approx(5 * 400 + 20).epsilon(0.1));
+  CHECK(static_cast<double>(office) / weekday == doctest::Approx(0.7).epsilon(0.1));
+  CHECK(static_cast<double>(weekend) / 2 == doctest::Approx(60).epsilon(0.25));
+}
+}
