@@ -152,7 +152,9 @@ class Machine {
 
   void Landed(Batch& b) {
     s_.landing = 0;
-    std::string old_tip = b.base_sha;
+    // The tip the landing expected: the base of the front batch it covers.
+    std::string old_tip =
+        b.kind == BatchKind::kMain ? s_.batches.at(s_.main.front()).base_sha : b.base_sha;
     if (s_.tip == old_tip) s_.tip = b.commit;
     std::vector<BatchId> done;
     if (b.kind == BatchKind::kMain) {
@@ -230,6 +232,11 @@ class Machine {
       StartLanding(b, std::move(land));
       return;
     }
+    // A passed bisection half lands at once only when no main batch is in
+    // flight: landing it would move the tip under every one of them and throw
+    // their runs away. Otherwise it waits, and returns to the queue as soon
+    // as the main queue moves the tip (ReturnStaleBisectPasses).
+    if (MainInFlight() > 0) return;
     for (auto& [id, b] : s_.batches) {
       if (b.kind != BatchKind::kBisect || b.state != BatchState::kPassed) continue;
       if (b.base_sha == s_.tip) {
@@ -423,11 +430,10 @@ class Machine {
     if (s_.paused || s_.tip.empty() || now_ < s_.build_backoff_until) return false;
     bool formed = false;
     while (MainInFlight() < s_.config.concurrency && !DepthBlocked()) {
-      std::vector<PrNumber> waiting = WaitingInOrder(s_);
-      if (waiting.empty()) break;
       size_t target = static_cast<size_t>(s_.config.target_batch_size);
+      std::vector<PrNumber> waiting = WaitingInOrder(s_, target);
+      if (waiting.empty()) break;
       if (waiting.size() < target && now_ - OldestWaiting() < s_.config.max_wait) break;
-      if (waiting.size() > target) waiting.resize(target);
       NewMainBatch(waiting);
       formed = true;
     }

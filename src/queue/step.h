@@ -16,6 +16,9 @@
 //     after the d batches behind it finished without one passing (with
 //     optimistic_merging, one passing lands it and everything up to it);
 //  7. bisection halves are tested on the tip, bisection_concurrency at once;
+//     a passing half lands if the tip is still its base and no main batch is
+//     in flight (landing would discard their runs), else it goes back to the
+//     front of the waiting queue once the tip moves;
 //  8. cancel / new head rebuilds the batch holding the entry and all behind;
 //  9. a target moved by someone else rebuilds every main batch.
 

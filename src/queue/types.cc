@@ -20,16 +20,28 @@ const char* BatchStateName(BatchState s) {
 
 const char* BatchKindName(BatchKind k) { return k == BatchKind::kMain ? "main" : "bisect"; }
 
-std::vector<PrNumber> WaitingInOrder(const State& s) {
+namespace {
+
+bool Before(const Entry& a, const Entry& b) {
+  if (a.priority != b.priority) return a.priority > b.priority;
+  if (a.enqueued_at != b.enqueued_at) return a.enqueued_at < b.enqueued_at;
+  return a.seq < b.seq;
+}
+
+}  // namespace
+
+std::vector<PrNumber> WaitingInOrder(const State& s, size_t limit) {
   std::vector<const Entry*> waiting;
   for (const auto& [pr, e] : s.entries) {
     if (e.status == EntryStatus::kWaiting) waiting.push_back(&e);
   }
-  std::sort(waiting.begin(), waiting.end(), [](const Entry* a, const Entry* b) {
-    if (a->priority != b->priority) return a->priority > b->priority;
-    if (a->enqueued_at != b->enqueued_at) return a->enqueued_at < b->enqueued_at;
-    return a->seq < b->seq;
-  });
+  auto by_order = [](const Entry* a, const Entry* b) { return Before(*a, *b); };
+  if (limit < waiting.size()) {
+    std::partial_sort(waiting.begin(), waiting.begin() + limit, waiting.end(), by_order);
+    waiting.resize(limit);
+  } else {
+    std::sort(waiting.begin(), waiting.end(), by_order);
+  }
   std::vector<PrNumber> out;
   out.reserve(waiting.size());
   for (const Entry* e : waiting) out.push_back(e->pr);
@@ -37,9 +49,12 @@ std::vector<PrNumber> WaitingInOrder(const State& s) {
 }
 
 int WaitingPosition(const State& s, PrNumber pr) {
-  auto order = WaitingInOrder(s);
-  auto it = std::find(order.begin(), order.end(), pr);
-  return it == order.end() ? 0 : static_cast<int>(it - order.begin()) + 1;
+  auto it = s.entries.find(pr);
+  if (it == s.entries.end() || it->second.status != EntryStatus::kWaiting) return 0;
+  int ahead = 0;
+  for (const auto& [other, e] : s.entries)
+    if (e.status == EntryStatus::kWaiting && Before(e, it->second)) ++ahead;
+  return ahead + 1;
 }
 
 namespace {

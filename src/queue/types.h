@@ -3,6 +3,7 @@
 // one queue (one repository + target branch). Plain data; Step() in step.h is
 // the only thing that changes it.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -87,8 +88,8 @@ struct State {
   Time build_backoff_until = 0;        // after a BuildFailed: form nothing before this
 };
 
-// Waiting entries in queue order (rule 1).
-std::vector<PrNumber> WaitingInOrder(const State& s);
+// Waiting entries in queue order (rule 1); at most `limit` of them.
+std::vector<PrNumber> WaitingInOrder(const State& s, size_t limit = SIZE_MAX);
 
 // Position (1-based) of a waiting entry in queue order, 0 if not waiting.
 int WaitingPosition(const State& s, PrNumber pr);

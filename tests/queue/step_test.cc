@@ -122,6 +122,12 @@ TEST_CASE("a batch behind passes first and waits; then both land in one move") {
   CHECK(lands[0].batch == 2);
   CHECK(lands[0].commit == "c2");
   CHECK(lands[0].prs == std::vector<PrNumber>{1, 2});
+  h.Enqueue(3);
+  h.BuildAllPending();  // #3 stacks on #2's commit
+  h.Apply(LandResult{2, true, "c2"});
+  CHECK(h.state.tip == "c2");
+  CHECK(h.Of<CancelRun>().empty());  // #3 was built on c2: it stays
+  CHECK(h.state.main == std::vector<BatchId>{3});
 }
 
 TEST_CASE("without pending depth a failed batch is bisected and the batches behind rebuilt") {
@@ -246,6 +252,28 @@ TEST_CASE("a passing bisection half lands at once when the tip is still its base
   auto lands = h.Of<Land>();
   REQUIRE(lands.size() == 1);
   CHECK(lands[0].prs == std::vector<PrNumber>{1});
+}
+
+TEST_CASE("a passing bisection half waits while main batches test, then returns when the tip moves") {
+  Harness h(Config(2));
+  h.Enqueue(1);
+  h.Enqueue(2);
+  h.BuildAll();
+  h.Apply(RunFinished{1, false, "unit", ""});
+  h.BuildAllPending();
+  BatchId left = h.state.entries.at(1).batch;
+  h.state.config.max_wait = 0;
+  h.Enqueue(3);  // forms a main batch on the tip at once
+  h.BuildAllPending();
+  BatchId main = h.state.entries.at(3).batch;
+  h.Apply(RunFinished{left, true, "", ""});
+  CHECK(h.Of<Land>().empty());  // landing would throw away #main's run
+  CHECK(h.B(left).state == BatchState::kPassed);
+  h.Apply(RunFinished{main, true, "", ""});
+  REQUIRE(h.Of<Land>().size() == 1);
+  h.Apply(LandResult{main, true, "c" + std::to_string(main)});
+  CHECK(h.state.batches.count(left) == 0);
+  CHECK(h.state.entries.at(1).status != EntryStatus::kBisecting);
 }
 
 TEST_CASE("a passing bisection half whose base moved returns to the front of the queue") {

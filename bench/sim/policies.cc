@@ -1,0 +1,156 @@
+// Queue policies side by side on the simulator's workloads (issue 2).
+//
+//   build/bench/sim/bench_policies [--seeds N] [--tiers S,M,L] [--sweep]
+//
+// For each tier (performance.md §6: a week of arrivals with a daily cycle and
+// a Monday burst, lognormal CI durations, 5% bad and 3% flaky runs by
+// default) and each policy, runs the real engine through the simulator and
+// the Oracle with the same formation settings, and prints p50/p95 time to
+// merge, merged per hour, CI runs per merged pull request and false kicks,
+// with the ratios to the Oracle. --sweep adds the medium tier at bad rates
+// 2-20% and flake rates 0-10% for the speculative policies.
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "sim/oracle.h"
+#include "sim/scenario.h"
+#include "sim/simulator.h"
+
+using namespace mergeyard;
+using namespace mergeyard::sim;
+
+namespace {
+
+struct Policy {
+  const char* name;
+  int batch;
+  int concurrency;
+  int depth;
+  bool optimistic;
+};
+
+const Policy kPolicies[] = {
+    {"serial", 1, 1, 0, false},
+    {"batch8+bisect", 8, 1, 0, false},
+    {"trunk d1", 4, 2, 1, true},
+    {"trunk d2", 4, 2, 2, true},
+    {"spec c4 b4", 4, 4, 0, false},
+    {"spec c4 b4 d1", 4, 4, 1, true},
+    {"spec c8 b2 d1", 2, 8, 1, true},
+    {"spec c8 b4 d1", 4, 8, 1, true},
+    {"spec c16 b8 d1", 8, 16, 1, true},
+    {"spec c64 b8 d1", 8, 64, 1, true},
+};
+
+struct Row {
+  double p50 = 0, p95 = 0, per_hour = 0, runs_per_merged = 0, false_kick_pct = 0;
+  double o_p95 = 0, o_runs = 0, seconds = 0;
+  int merged = 0;
+  bool ok = true;
+  std::string error;
+};
+
+nlohmann::json Workload(const std::string& tier, double bad, double flake) {
+  return {{"tier", tier}, {"days", 7}, {"bad_rate", bad}, {"flake_rate", flake}};
+}
+
+// Arrivals per hour the policy can absorb, against the week's mean rate.
+bool Diverges(const Policy& p, const Scenario& sc) {
+  double week_hours = 7 * 24;
+  double mean_rate = sc.prs.size() / week_hours;
+  double capacity = p.concurrency * p.batch / (sc.ci.duration_s / 3600);
+  return capacity < 1.3 * mean_rate;
+}
+
+Row Measure(const Policy& p, const std::string& tier, double bad, double flake, int seeds) {
+  Row row;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    nlohmann::json j;
+    j["seed"] = seed;
+    j["config"] = {{"target_batch_size", p.batch}, {"max_wait_s", 300},
+                   {"concurrency", p.concurrency}, {"pending_failure_depth", p.depth},
+                   {"optimistic_merging", p.optimistic}, {"bisection_concurrency", 4},
+                   {"singleton_retries", 1}};
+    j["workload"] = Workload(tier, bad, flake);
+    auto sc = ParseScenario(j);
+    if (!sc.ok()) { row.ok = false; row.error = sc.error().message; return row; }
+    if (Diverges(p, *sc)) { row.ok = false; row.error = "diverges"; return row; }
+    SimOptions opt;
+    opt.keep_batches = false;
+    auto start = std::chrono::steady_clock::now();
+    auto r = Simulate(*sc, opt);
+    row.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!r.ok()) { row.ok = false; row.error = r.error().message.substr(0, 200); return row; }
+    SimResult o = SimulateOracle(*sc);
+    const Metrics& m = r->metrics;
+    row.p50 += m.p50_time_to_merge_s / seeds;
+    row.p95 += m.p95_time_to_merge_s / seeds;
+    row.per_hour += m.merged_per_hour / seeds;
+    row.runs_per_merged += m.ci_runs_per_merged / seeds;
+    int good = 0;
+    for (const auto& pr : sc->prs) good += pr.bad ? 0 : 1;
+    row.false_kick_pct += good ? 100.0 * m.false_kicks / good / seeds : 0;
+    row.o_p95 += o.metrics.p95_time_to_merge_s / seeds;
+    row.o_runs += o.metrics.ci_runs_per_merged / seeds;
+    row.merged += m.merged;
+  }
+  row.seconds /= seeds;
+  return row;
+}
+
+void Header() {
+  std::printf("%-5s %-5s %-6s %-15s %9s %9s %9s %10s %9s %9s %9s %8s\n", "tier", "bad", "flake",
+              "policy", "p50 min", "p95 min", "merged/h", "runs/merged", "false %", "p95/orcl",
+              "runs/orcl", "sim s");
+}
+
+void Print(const std::string& tier, double bad, double flake, const char* name, const Row& r) {
+  if (!r.ok) {
+    std::printf("%-5s %-5.2f %-6.2f %-15s %s\n", tier.c_str(), bad, flake, name, r.error.c_str());
+    return;
+  }
+  std::printf("%-5s %-5.2f %-6.2f %-15s %9.1f %9.1f %9.1f %10.2f %9.3f %9.2f %9.2f %8.2f\n",
+              tier.c_str(), bad, flake, name, r.p50 / 60, r.p95 / 60, r.per_hour,
+              r.runs_per_merged, r.false_kick_pct, r.o_p95 > 0 ? r.p95 / r.o_p95 : 0,
+              r.o_runs > 0 ? r.runs_per_merged / r.o_runs : 0, r.seconds);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int seeds = 3;
+  std::vector<std::string> tiers{"S", "M", "L"};
+  bool sweep = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--tiers") && i + 1 < argc) {
+      tiers.clear();
+      for (char* t = std::strtok(argv[++i], ","); t; t = std::strtok(nullptr, ",")) tiers.push_back(t);
+    } else if (!std::strcmp(argv[i], "--sweep")) sweep = true;
+    else {
+      std::fprintf(stderr, "usage: %s [--seeds N] [--tiers S,M,L] [--sweep]\n", argv[0]);
+      return 2;
+    }
+  }
+  std::printf("a week per run, %d seed(s); oracle = same batch size, concurrency, max wait and CI durations\n",
+              seeds);
+  Header();
+  for (const auto& tier : tiers) {
+    for (const Policy& p : kPolicies) Print(tier, 0.05, 0.03, p.name, Measure(p, tier, 0.05, 0.03, seeds));
+  }
+  if (sweep) {
+    for (double bad : {0.02, 0.05, 0.10, 0.20}) {
+      for (double flake : {0.0, 0.03, 0.10}) {
+        for (const Policy& p : kPolicies) {
+          if (p.concurrency < 4) continue;
+          Print("M", bad, flake, p.name, Measure(p, "M", bad, flake, seeds));
+        }
+      }
+    }
+  }
+  return 0;
+}
