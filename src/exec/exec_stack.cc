@@ -1,0 +1,47 @@
+#include "exec/exec_stack.h"
+
+#include "base/log.h"
+#include "exec/process_runner.h"
+
+namespace mergeyard::exec {
+
+Result<std::unique_ptr<ExecStack>> ExecStack::Start(ExecStackOptions o, const Clock& clock) {
+  if (o.data_dir.empty()) return Invalid("exec: data_dir is required");
+  if (!o.configs) return Invalid("exec: a repository config lookup is required");
+  std::unique_ptr<ExecStack> s(new ExecStack());
+  if (!o.fetch_url) o.fetch_url = o.mirror_of;
+  s->options_ = o;
+  s->workspace_ = std::make_unique<GitCliWorkspace>(o.mirror_of, o.data_dir + "/worktrees");
+  ServiceOptions so;
+  so.backend = o.backend;
+  so.data_dir = o.data_dir;
+  so.fetch_url = o.fetch_url;
+  s->service_ = std::make_unique<ExecService>(so, clock);
+  if (Status st = s->service_->Start(); !st) return st.error();
+  if (o.local_executor) {
+    LocalExecutorOptions lo = o.local;
+    if (lo.scratch_dir.empty()) lo.scratch_dir = o.data_dir + "/scratch";
+    s->local_ = std::make_unique<LocalExecutor>(*s->service_, s->workspace_.get(), lo);
+    s->local_->Start();
+    LOG_INFO("local executor started",
+             {{"isolation", lo.sandbox && BwrapAvailable() ? "bwrap" : "process-group"}});
+  }
+  s->run_port_ = std::make_unique<PipelineRunPort>(*s->service_, *s->workspace_, o.configs, o.public_url);
+  return s;
+}
+
+ExecStack::~ExecStack() { Stop(); }
+
+void ExecStack::Mount(httplib::Server& server, ApiTokens tokens) {
+  RegisterRoutes(server, *service_, workspace_.get(), std::move(tokens));
+}
+
+void ExecStack::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  run_port_.reset();
+  if (local_) local_->Stop();
+  if (service_) service_->Stop();
+}
+
+}  // namespace mergeyard::exec

@@ -1,0 +1,61 @@
+#pragma once
+// Everything `mergeyard serve` needs from the execution backend, wired in one
+// place: the ExecService (data under options.data_dir), a GitCliWorkspace on
+// the server's bare mirrors, the local executor (unless disabled), and the
+// engine's RunPort. app/ creates one, mounts its routes on the listener and
+// hands run_port() to the Engine:
+//
+//   exec::ExecStackOptions o;
+//   o.data_dir = data_dir + "/exec";
+//   o.mirror_of = [&](const std::string& repo) { return mirrors.PathOf(repo); };
+//   o.configs = [&](const std::string& repo) { return repo_configs.Get(repo); };
+//   auto stack = exec::ExecStack::Start(o, clock);      // Result<unique_ptr>
+//   (*stack)->Mount(http_server, {admin_token, executor_token});
+//   engine uses (*stack)->run_port();  ... (*stack)->Stop() before exit.
+
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "exec/exec_service.h"
+#include "exec/git_cli_workspace.h"
+#include "exec/http_routes.h"
+#include "exec/local_executor.h"
+#include "exec/pipeline_run_port.h"
+
+namespace mergeyard::exec {
+
+struct ExecStackOptions {
+  std::string data_dir;                 // exec data: cache, content store, logs, worktrees
+  RepoPathFn mirror_of;                 // repo -> bare mirror path on this machine
+  RepoPathFn fetch_url;                 // repo -> URL remote executors fetch from (default: mirror_of)
+  RepoConfigLookup configs;             // repo -> its parsed .mergeyard.yml
+  std::string public_url;               // prefixes log URLs in RunFinished
+  bool local_executor = true;
+  LocalExecutorOptions local;           // scratch_dir defaults under data_dir
+  core::BackendConfig backend;
+};
+
+class ExecStack {
+ public:
+  static Result<std::unique_ptr<ExecStack>> Start(ExecStackOptions options, const Clock& clock);
+  ~ExecStack();
+
+  void Mount(httplib::Server& server, ApiTokens tokens);
+  engine::RunPort& run_port() { return *run_port_; }
+  ExecService& service() { return *service_; }
+  GitCliWorkspace& workspace() { return *workspace_; }
+  void Stop();
+
+ private:
+  ExecStack() = default;
+  ExecStackOptions options_;
+  std::unique_ptr<GitCliWorkspace> workspace_;
+  std::unique_ptr<ExecService> service_;
+  std::unique_ptr<LocalExecutor> local_;
+  std::unique_ptr<PipelineRunPort> run_port_;
+  bool stopped_ = false;
+};
+
+}  // namespace mergeyard::exec

@@ -1,0 +1,176 @@
+#include "exec/git_cli_workspace.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "base/log.h"
+
+namespace mergeyard::exec {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string SafeName(const std::string& repo) {
+  std::string out;
+  for (char c : repo) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> RunCapture(const std::vector<std::string>& argv) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Internal("pipe failed");
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]); close(out_pipe[1]);
+    return Internal("pipe failed");
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_store{"GIT_TERMINAL_PROMPT=0"};
+  for (char** e = environ; *e; ++e)
+    if (std::string(*e).rfind("GIT_TERMINAL_PROMPT=", 0) != 0) env_store.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return Internal("fork failed");
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    execvpe(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  std::string out, err;
+  char buf[4096];
+  // stderr is small; read stdout fully, then stderr (git writes little there).
+  for (ssize_t n; (n = read(out_pipe[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(err_pipe[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<std::size_t>(n));
+  close(out_pipe[0]);
+  close(err_pipe[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return Internal(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed: " + Trim(err));
+  return out;
+}
+
+GitCliWorkspace::GitCliWorkspace(RepoPathFn mirror_of, std::string work_dir, RepoPathFn fetch_url_of)
+    : mirror_of_(std::move(mirror_of)), work_dir_(std::move(work_dir)),
+      fetch_url_of_(std::move(fetch_url_of)) {}
+
+Result<std::string> GitCliWorkspace::Mirror(const std::string& repo, const std::string& commit) {
+  auto mirror = mirror_of_ ? mirror_of_(repo) : std::nullopt;
+  if (!mirror) return NotFound("no mirror for " + repo);
+  if (!fetch_url_of_) return *mirror;
+  std::mutex* m;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = repo_mu_[repo];
+    if (!slot) slot = std::make_unique<std::mutex>();
+    m = slot.get();
+  }
+  std::lock_guard<std::mutex> lock(*m);
+  std::error_code ec;
+  if (!fs::exists(*mirror + "/HEAD", ec)) {
+    fs::create_directories(*mirror, ec);
+    auto init = RunCapture({"git", "init", "--quiet", "--bare", *mirror});
+    if (!init) return init.error();
+  }
+  if (!commit.empty() && RunCapture({"git", "--git-dir=" + *mirror, "cat-file", "-e", commit + "^{commit}"}))
+    return *mirror;
+  auto url = fetch_url_of_(repo);
+  if (!url) return NotFound("no fetch URL for " + repo);
+  auto fetched = RunCapture({"git", "--git-dir=" + *mirror, "fetch", "--quiet", *url,
+                             "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"});
+  if (!fetched) return Transient("fetch of " + repo + " failed: " + fetched.error().message);
+  if (!commit.empty() && !RunCapture({"git", "--git-dir=" + *mirror, "cat-file", "-e", commit + "^{commit}"})) {
+    auto one = RunCapture({"git", "--git-dir=" + *mirror, "fetch", "--quiet", *url, commit});
+    if (!one) return NotFound("commit " + commit + " not found in " + repo);
+  }
+  return *mirror;
+}
+
+Result<std::string> GitCliWorkspace::TreeId(const std::string& repo, const std::string& commit) {
+  auto mirror = Mirror(repo, commit);
+  if (!mirror) return mirror.error();
+  auto out = RunCapture({"git", "--git-dir=" + *mirror, "rev-parse", "--verify", "--quiet",
+                         commit + "^{tree}"});
+  if (!out) return NotFound("commit " + commit + " not found in " + repo);
+  return Trim(*out);
+}
+
+Result<std::string> GitCliWorkspace::PathId(const std::string& repo, const std::string& commit,
+                                            const std::string& path) {
+  auto mirror = Mirror(repo, commit);
+  if (!mirror) return mirror.error();
+  std::string p = path;
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  auto out = RunCapture({"git", "--git-dir=" + *mirror, "rev-parse", "--verify", "--quiet",
+                         commit + ":" + p});
+  if (!out) return NotFound(path + " not in " + commit);
+  return Trim(*out);
+}
+
+Result<std::string> GitCliWorkspace::Acquire(const std::string& repo, const std::string& commit) {
+  auto mirror = Mirror(repo, commit);
+  if (!mirror) return mirror.error();
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& pool = free_[repo];
+    if (!pool.empty()) {
+      dir = pool.back();
+      pool.pop_back();
+    }
+  }
+  if (!dir.empty()) {
+    auto co = RunCapture({"git", "-C", dir, "checkout", "--quiet", "--detach", "-f", commit});
+    auto clean = co ? RunCapture({"git", "-C", dir, "clean", "-ffdxq"}) : co;
+    if (co && clean) return dir;
+    LOG_WARN("worktree reuse failed; adding a fresh one", {{"repo", repo}});
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    (void)RunCapture({"git", "--git-dir=" + *mirror, "worktree", "prune"});
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dir = work_dir_ + "/" + SafeName(repo) + "/wt-" + std::to_string(next_[repo]++) + "-" +
+          std::to_string(getpid());
+  }
+  std::error_code ec;
+  fs::create_directories(fs::path(dir).parent_path(), ec);
+  auto add = RunCapture({"git", "--git-dir=" + *mirror, "worktree", "add", "--quiet", "--detach",
+                         "-f", dir, commit});
+  if (!add) return add.error();
+  return dir;
+}
+
+void GitCliWorkspace::Release(const std::string& repo, const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_[repo].push_back(dir);
+}
+
+std::vector<std::string> GitCliWorkspace::WarmRepos() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [repo, pool] : free_)
+    if (!pool.empty()) out.push_back(repo);
+  return out;
+}
+
+}  // namespace mergeyard::exec

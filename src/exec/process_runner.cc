@@ -1,0 +1,167 @@
+#include "exec/process_runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace mergeyard::exec {
+namespace {
+
+std::string FindBwrap() {
+  for (const char* p : {"/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"})
+    if (access(p, X_OK) == 0) return p;
+  return "";
+}
+
+std::vector<std::string> SandboxArgv(const std::string& bwrap, const RunSpec& spec) {
+  std::vector<std::string> a = {bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                                "--tmpfs", "/tmp", "--bind", spec.workdir, spec.workdir,
+                                "--chdir", spec.workdir, "--unshare-pid", "--unshare-ipc",
+                                "--unshare-uts", "--die-with-parent"};
+  if (!spec.network) a.push_back("--unshare-net");
+  a.push_back("--");
+  a.insert(a.end(), spec.argv.begin(), spec.argv.end());
+  return a;
+}
+
+std::vector<std::string> ScrubbedEnv(const RunSpec& spec) {
+  std::map<std::string, std::string> env = {
+      {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", spec.workdir}, {"LANG", "C.UTF-8"},
+      {"TMPDIR", "/tmp"}, {"CI", "true"}, {"MERGEYARD", "1"}};
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+void KillGroup(pid_t pgid, int sig) { kill(-pgid, sig); }
+
+}  // namespace
+
+bool BwrapAvailable() {
+  static const bool ok = [] {
+    std::string b = FindBwrap();
+    if (b.empty()) return false;
+    pid_t pid = fork();
+    if (pid == 0) {
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(b.c_str(), b.c_str(), "--ro-bind", "/", "/", "--unshare-net", "--", "/bin/true",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }();
+  return ok;
+}
+
+RunOutcome RunProcess(const RunSpec& spec, const Clock& clock) {
+  RunOutcome out;
+  bool use_bwrap = spec.sandbox && BwrapAvailable();
+  out.isolation = use_bwrap ? "bwrap" : "process-group";
+  {
+    std::ofstream log(spec.log_path, std::ios::app);
+    log << "[mergeyard] isolation: " << out.isolation
+        << (use_bwrap ? (spec.network ? " (network allowed)" : " (no network)") : "")
+        << "; timeout " << spec.timeout / 1000 << "s\n";
+  }
+  std::vector<std::string> argv = use_bwrap ? SandboxArgv(FindBwrap(), spec) : spec.argv;
+  std::vector<std::string> env = ScrubbedEnv(spec);
+  std::vector<char*> args, envp;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int log_fd = open(spec.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (log_fd < 0) {
+    out.error = "cannot open log " + spec.log_path;
+    return out;
+  }
+  // Resolve the program on the scrubbed PATH before forking (no allocation after fork).
+  Time start = clock.Now();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    out.error = std::string("fork failed: ") + std::strerror(errno);
+    return out;
+  }
+  if (pid == 0) {
+    // Until exec, this is a copy of the server: drop its signal handlers so a
+    // kill lands as a plain kill.
+    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    setpgid(0, 0);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    if (chdir(spec.workdir.c_str()) != 0) _exit(126);
+    struct rlimit core = {0, 0};
+    setrlimit(RLIMIT_CORE, &core);
+    struct rlimit files = {4096, 4096};
+    setrlimit(RLIMIT_NOFILE, &files);
+    if (spec.memory_limit_bytes > 0 && !use_bwrap) {
+      rlim_t m = static_cast<rlim_t>(spec.memory_limit_bytes);
+      struct rlimit as = {m, m};
+      setrlimit(RLIMIT_AS, &as);
+    }
+    rlim_t cpu_s = static_cast<rlim_t>(spec.timeout / 1000 + 10) * 4;  // backstop only
+    struct rlimit cpu = {cpu_s, cpu_s};
+    setrlimit(RLIMIT_CPU, &cpu);
+    execvpe(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  setpgid(pid, pid);  // also in the parent: no race with the first kill
+  close(log_fd);
+  Time last_beat = start;
+  Time term_sent = 0;
+  int status = 0;
+  struct rusage usage {};
+  for (;;) {
+    pid_t r = wait4(pid, &status, WNOHANG, &usage);
+    if (r == pid) break;
+    Time now = clock.Now();
+    bool want_stop = (spec.cancel && spec.cancel->load()) || now - start >= spec.timeout;
+    if (want_stop && term_sent == 0) {
+      if (spec.cancel && spec.cancel->load()) out.cancelled = true;
+      else out.timed_out = true;
+      KillGroup(pid, SIGTERM);
+      term_sent = now;
+    } else if (term_sent && now - term_sent >= spec.kill_grace) {
+      KillGroup(pid, SIGKILL);
+    }
+    if (spec.heartbeat && now - last_beat >= spec.heartbeat_every) {
+      spec.heartbeat();
+      last_beat = now;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  KillGroup(pid, SIGKILL);  // whatever the step left behind in its group
+  out.duration = clock.Now() - start;
+  if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) out.exit_code = 128 + WTERMSIG(status);
+  out.peak_memory_bytes = static_cast<std::int64_t>(usage.ru_maxrss) * 1024;
+  double cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                 static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  if (out.duration > 0) out.cpu_cores = cpu_s / (static_cast<double>(out.duration) / 1000.0);
+  std::ofstream log(spec.log_path, std::ios::app);
+  if (out.timed_out) log << "\n[mergeyard] timed out after " << spec.timeout / 1000 << "s; process group killed\n";
+  if (out.cancelled) log << "\n[mergeyard] cancelled; process group killed\n";
+  log << "[mergeyard] exit code " << out.exit_code << "\n";
+  return out;
+}
+
+}  // namespace mergeyard::exec

@@ -1,0 +1,34 @@
+#pragma once
+// `mergeyard executor`: a remote executor. Registers its resources, labels
+// and warm repositories with the server, long-polls for assignments over HTTP
+// with its token, runs each one (RunAssignment, in a checkout fetched into its
+// own bare mirrors from the assignment's fetch_url), renews the lease while
+// the step runs, streams the log, and uploads the result. A lease the server
+// refuses to renew stops the step. Lost connections are retried; a result is
+// re-sent until the server answers (accepted or refused).
+
+#include <atomic>
+#include <map>
+#include <string>
+
+#include "base/clock.h"
+#include "exec/core/action.h"
+
+namespace mergeyard::exec {
+
+struct RemoteExecutorOptions {
+  std::string server;                 // "http://127.0.0.1:8080"
+  std::string token;
+  std::string id;                     // unique executor name
+  core::Resources capacity;           // cpu 0: this machine
+  std::map<std::string, std::string> labels = {{"os", "linux"}};
+  std::string work_dir;               // mirrors, worktrees, logs
+  bool sandbox = true;
+  Duration poll_wait = 10 * kSecond;
+};
+
+// Runs until *stop becomes true. Returns a process exit code: 0 after a stop,
+// 3 when the server refuses the token.
+int RunRemoteExecutor(const RemoteExecutorOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace mergeyard::exec

@@ -1,0 +1,32 @@
+#pragma once
+// Runs one assignment on this machine: obtains the working directory (a
+// checkout of the input commit, or an empty directory), runs the command
+// through RunProcess, and turns the outcome into an ActionResult. Shared by
+// the local executor and `mergeyard executor`.
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "base/clock.h"
+#include "exec/core/backend.h"
+#include "exec/workspace.h"
+
+namespace mergeyard::exec {
+
+struct StepEnv {
+  CheckoutProvider* checkouts = nullptr;  // null: actions with an input fail
+  std::string scratch_dir;                // empty working directories go here
+  std::string executor_id;
+  bool sandbox = true;
+  const Clock* clock = nullptr;
+};
+
+// Appends to `log_path`. `heartbeat` runs about once a second while the step
+// runs; `cancel` stops it. An infrastructure failure (no checkout) comes back
+// as result.error.
+core::ActionResult RunAssignment(const core::Assignment& a, const StepEnv& env,
+                                 const std::string& log_path, const std::atomic<bool>* cancel,
+                                 const std::function<void()>& heartbeat);
+
+}  // namespace mergeyard::exec
