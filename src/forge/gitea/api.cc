@@ -1,0 +1,114 @@
+#include "forge/gitea/api.h"
+
+#include "forge/base64.h"
+#include "forge/json_fields.h"
+
+namespace mergeyard::forge::gitea {
+
+namespace {
+
+std::string Repo(const std::string& repo) { return "/repos/" + repo; }
+
+}  // namespace
+
+RestOptions DefaultRestOptions(const std::string& base_url) {
+  RestOptions o;
+  o.base_url = base_url;
+  o.default_headers = {{"Accept", "application/json"}};
+  return o;
+}
+
+Result<PullRequestInfo> GiteaApi::GetPullRequest(const std::string& repo, std::int64_t pr) {
+  auto j = JsonResult(client_.Send("GET", Repo(repo) + "/pulls/" + std::to_string(pr), repo), "get pull request");
+  if (!j.ok()) return j.error();
+  PullRequestInfo p;
+  p.number = GetInt(*j, "number", pr);
+  p.open = GetString(*j, "state") == "open";
+  p.merged = GetBool(*j, "merged");
+  // Older Gitea has no `draft`: a "WIP:" title prefix meant the same.
+  const std::string title = GetString(*j, "title");
+  p.draft = GetBool(*j, "draft", title.rfind("WIP:", 0) == 0 || title.rfind("[WIP]", 0) == 0);
+  p.head_sha = GetString(*j, "head.sha");
+  p.base_branch = GetString(*j, "base.ref");
+  p.author = GetString(*j, "user.login");
+  if (const auto* m = Find(*j, "mergeable"); m && m->is_boolean()) p.mergeable = m->get<bool>();
+  if (const auto* labels = Find(*j, "labels"); labels && labels->is_array()) {
+    for (const auto& l : *labels) p.labels.push_back(GetString(l, "name"));
+  }
+  return p;
+}
+
+Result<Permission> GiteaApi::GetPermission(const std::string& repo, const std::string& user,
+                                           std::int64_t) {
+  auto j = JsonResult(client_.Send("GET", Repo(repo) + "/collaborators/" + UrlEncode(user) + "/permission", repo),
+                      "get permission");
+  if (!j.ok()) {
+    if (j.error().code == ErrorCode::kNotFound) return Permission::kNone;
+    return j.error();
+  }
+  const std::string perm = GetString(*j, "permission");
+  if (perm == "owner" || perm == "admin" || perm == "write") return Permission::kWrite;
+  return perm == "read" ? Permission::kRead : Permission::kNone;
+}
+
+Result<FileContent> GiteaApi::GetFile(const std::string& repo, const std::string& path,
+                                      const std::string& ref) {
+  auto j = JsonResult(client_.Send("GET", Repo(repo) + "/contents/" + path + "?ref=" + UrlEncode(ref), repo),
+                      "get " + path);
+  if (!j.ok()) return j.error();
+  if (GetString(*j, "type", "file") != "file") return NotFound(path + " is not a file");
+  auto decoded = Base64Decode(GetString(*j, "content"));
+  if (!decoded) return Invalid("get " + path + ": content is not base64");
+  return FileContent{*decoded, GetString(*j, "sha")};
+}
+
+Result<std::vector<Comment>> GiteaApi::ListComments(const std::string& repo, std::int64_t pr) {
+  auto all = client_.GetAllPages(Repo(repo) + "/issues/" + std::to_string(pr) + "/comments?limit=50", repo);
+  if (!all.ok()) return all.error();
+  std::vector<Comment> out;
+  for (const auto& c : *all) out.push_back({GetInt(c, "id"), GetString(c, "body"), GetString(c, "user.login")});
+  return out;
+}
+
+Result<std::int64_t> GiteaApi::CreateComment(const std::string& repo, std::int64_t pr,
+                                             const std::string& body) {
+  auto j = JsonResult(client_.Send("POST", Repo(repo) + "/issues/" + std::to_string(pr) + "/comments", repo,
+                                   nlohmann::json{{"body", body}}.dump()),
+                      "create comment");
+  if (!j.ok()) return j.error();
+  return GetInt(*j, "id");
+}
+
+Status GiteaApi::EditComment(const std::string& repo, std::int64_t, std::int64_t comment_id,
+                             const std::string& body) {
+  auto j = JsonResult(client_.Send("PATCH", Repo(repo) + "/issues/comments/" + std::to_string(comment_id), repo,
+                                   nlohmann::json{{"body", body}}.dump()),
+                      "edit comment");
+  return j.ok() ? Ok() : Status(j.error());
+}
+
+Status GiteaApi::SetStatus(const std::string& repo, const CommitStatus& s) {
+  static const char* kStates[] = {"pending", "pending", "success", "failure", "error"};
+  nlohmann::json body = {{"state", kStates[static_cast<int>(s.state)]},
+                         {"context", s.context},
+                         {"description", s.description}};
+  if (!s.target_url.empty()) body["target_url"] = s.target_url;
+  auto j = JsonResult(client_.Send("POST", Repo(repo) + "/statuses/" + s.sha, repo, body.dump()), "set status");
+  return j.ok() ? Ok() : Status(j.error());
+}
+
+Status GiteaApi::ClosePullRequest(const std::string& repo, std::int64_t pr) {
+  auto j = JsonResult(client_.Send("PATCH", Repo(repo) + "/pulls/" + std::to_string(pr), repo,
+                                   R"({"state":"closed"})"),
+                      "close pull request");
+  return j.ok() ? Ok() : Status(j.error());
+}
+
+Status GiteaApi::AddLabel(const std::string& repo, std::int64_t pr, const std::string& label) {
+  auto j = JsonResult(client_.Send("POST", Repo(repo) + "/issues/" + std::to_string(pr) + "/labels", repo,
+                                   nlohmann::json{{"labels", {label}}}.dump()),
+                      "add label");
+  return j.ok() ? Ok() : Status(j.error());
+}
+
+}  // namespace mergeyard::forge::gitea

@@ -1,0 +1,99 @@
+#include "forge/github/payload.h"
+
+#include <set>
+
+#include "forge/json_fields.h"
+
+namespace mergeyard::forge::github {
+
+namespace {
+
+// Events a GitHub App or hook may be subscribed to that the bot does not act on.
+const std::set<std::string>& QuietEvents() {
+  static const std::set<std::string> kQuiet = {
+      "ping", "check_suite", "check_run", "status", "installation", "installation_repositories",
+      "installation_target", "pull_request_review", "pull_request_review_comment",
+      "pull_request_review_thread", "create", "delete", "workflow_run", "workflow_job",
+      "workflow_dispatch", "issues", "label", "repository", "member", "meta",
+      "github_app_authorization", "merge_group", "deployment", "deployment_status", "release"};
+  return kQuiet;
+}
+
+RepoRef Repo(const nlohmann::json& j) {
+  return {GetString(j, "repository.full_name"), GetInt(j, "repository.id"),
+          GetInt(j, "installation.id")};
+}
+
+Result<Event> Require(const RepoRef& repo, std::int64_t pr) {
+  if (repo.full_name.empty()) return Invalid("missing repository.full_name");
+  if (pr <= 0) return Invalid("missing pull request number");
+  return Event{Ignored{""}};
+}
+
+Result<Event> IssueComment(const nlohmann::json& j) {
+  const std::string action = GetString(j, "action");
+  if (action != "created") return Event{Ignored{"comment " + action}};
+  if (!Has(j, "issue.pull_request")) return Event{Ignored{"comment on an issue"}};
+  CommentCreated c;
+  c.repo = Repo(j);
+  c.pr = GetInt(j, "issue.number");
+  if (auto ok = Require(c.repo, c.pr); !ok) return ok;
+  if (!Find(j, "comment.body")) return Invalid("missing comment.body");
+  c.comment_id = GetInt(j, "comment.id");
+  c.body = GetString(j, "comment.body");
+  c.author = GetString(j, "comment.user.login");
+  c.author_id = GetInt(j, "comment.user.id");
+  c.author_is_bot = GetString(j, "comment.user.type") == "Bot";
+  return Event{c};
+}
+
+Result<Event> PullRequest(const nlohmann::json& j) {
+  const std::string action = GetString(j, "action");
+  const RepoRef repo = Repo(j);
+  std::int64_t pr = GetInt(j, "number", GetInt(j, "pull_request.number"));
+  if (action == "synchronize") {
+    if (auto ok = Require(repo, pr); !ok) return ok;
+    PullRequestUpdated u{repo, pr, GetString(j, "pull_request.head.sha", GetString(j, "after")),
+                         GetString(j, "pull_request.base.ref")};
+    if (u.head_sha.empty()) return Invalid("missing pull_request.head.sha");
+    return Event{u};
+  }
+  if (action == "closed") {
+    if (auto ok = Require(repo, pr); !ok) return ok;
+    return Event{PullRequestClosed{repo, pr, GetBool(j, "pull_request.merged"),
+                                   GetString(j, "pull_request.merge_commit_sha"),
+                                   GetString(j, "pull_request.base.ref")}};
+  }
+  return Event{Ignored{"pull request " + action}};
+}
+
+Result<Event> PushEvent(const nlohmann::json& j) {
+  const std::string ref = GetString(j, "ref");
+  constexpr std::string_view kHeads = "refs/heads/";
+  if (ref.rfind(kHeads, 0) != 0) return Event{Ignored{"push to " + (ref.empty() ? "no ref" : ref)}};
+  if (GetBool(j, "deleted")) return Event{Ignored{"branch deleted"}};
+  Push p;
+  p.repo = Repo(j);
+  if (p.repo.full_name.empty()) return Invalid("missing repository.full_name");
+  p.branch = ref.substr(kHeads.size());
+  p.before = GetString(j, "before");
+  p.after = GetString(j, "after");
+  if (p.after.empty()) return Invalid("missing after");
+  const nlohmann::json* commits = Find(j, "commits");
+  // GitHub lists at most 20 commits: a longer push may touch the file unseen.
+  p.config_changed = (commits && CommitsTouch(*commits, kConfigPath)) ||
+                     (commits && commits->is_array() && commits->size() >= 20);
+  return Event{p};
+}
+
+}  // namespace
+
+Result<Event> ParsePayload(const std::string& event, const nlohmann::json& body) {
+  if (event == "issue_comment") return IssueComment(body);
+  if (event == "pull_request") return PullRequest(body);
+  if (event == "push") return PushEvent(body);
+  if (QuietEvents().count(event)) return Event{Ignored{"event " + event + " is not used"}};
+  return NotFound("unknown GitHub event `" + event + "`");
+}
+
+}  // namespace mergeyard::forge::github

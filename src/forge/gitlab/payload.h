@@ -1,0 +1,16 @@
+#pragma once
+// GitLab webhook bodies (X-Gitlab-Event) -> forge-neutral events.
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "base/result.h"
+#include "forge/event.h"
+
+namespace mergeyard::forge::gitlab {
+
+// See forge/payload.h for the error contract.
+Result<Event> ParsePayload(const std::string& event, const nlohmann::json& body);
+
+}  // namespace mergeyard::forge::gitlab

@@ -1,0 +1,266 @@
+#include "forge/rest_client.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "base/log.h"
+
+namespace mergeyard::forge {
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::int64_t ToInt(const std::string& s, std::int64_t fallback) {
+  if (s.empty()) return fallback;
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  return (end && *end == '\0') ? v : fallback;
+}
+
+void SplitBase(const std::string& base, std::string* origin, std::string* prefix) {
+  const size_t scheme = base.find("://");
+  const size_t path = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  *origin = path == std::string::npos ? base : base.substr(0, path);
+  *prefix = path == std::string::npos ? "" : base.substr(path);
+  while (!prefix->empty() && prefix->back() == '/') prefix->pop_back();
+}
+
+}  // namespace
+
+std::string HttpResponse::Header(const std::string& name) const {
+  const auto it = headers.find(Lower(name));
+  return it == headers.end() ? "" : it->second;
+}
+
+nlohmann::json HttpResponse::Json() const {
+  return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+}
+
+RestClient::RestClient(RestOptions options, AuthProvider* auth, const Clock& clock, Sleeper sleep)
+    : options_(std::move(options)), auth_(auth), clock_(clock), sleep_(std::move(sleep)) {
+  SplitBase(options_.base_url, &origin_, &prefix_);
+  if (!sleep_) {
+    sleep_ = [](Duration d) { std::this_thread::sleep_for(std::chrono::milliseconds(d)); };
+  }
+}
+
+std::int64_t RestClient::requests_sent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sent_;
+}
+
+Result<HttpResponse> RestClient::SendOnce(const std::string& method, const std::string& path,
+                                          const HeaderList& headers, const std::string& body) {
+  std::string target = path;
+  if (target.rfind(origin_, 0) == 0) target = target.substr(origin_.size());  // absolute link
+  else if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
+    return Invalid("refusing to follow a link to another host");
+  } else target = prefix_ + target;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++sent_;
+  }
+  try {
+    httplib::Client cli(origin_);
+    cli.set_connection_timeout(std::chrono::milliseconds(options_.connect_timeout));
+    cli.set_read_timeout(std::chrono::milliseconds(options_.read_timeout));
+    cli.set_write_timeout(std::chrono::milliseconds(options_.read_timeout));
+    cli.set_tcp_nodelay(true);
+    httplib::Headers h;
+    for (const auto& [k, v] : options_.default_headers) h.emplace(k, v);
+    for (const auto& [k, v] : headers) h.emplace(k, v);
+    h.emplace("User-Agent", options_.user_agent);
+    httplib::Request req;
+    req.method = method;
+    req.path = target;
+    req.headers = std::move(h);
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+      req.body = body;
+      req.set_header("Content-Type", "application/json");
+    }
+    auto res = cli.send(req);
+    if (!res) return Transient(method + " " + path + ": " + httplib::to_string(res.error()));
+    HttpResponse out;
+    out.status = res->status;
+    out.body = res->body;
+    for (const auto& [k, v] : res->headers) out.headers[Lower(k)] = v;
+    return out;
+  } catch (const std::exception& e) {
+    return Transient(method + " " + path + ": " + e.what());
+  }
+}
+
+Duration RestClient::Backoff(int attempt) {
+  const Duration cap = std::min<Duration>(options_.max_backoff,
+                                          options_.initial_backoff << std::min(attempt, 20));
+  std::lock_guard<std::mutex> lock(mu_);
+  std::uniform_int_distribution<Duration> jitter(cap / 2, std::max<Duration>(cap, 1));
+  return jitter(rng_);
+}
+
+void RestClient::NoteRateLimit(const HttpResponse& r) {
+  std::string remaining = r.Header("x-ratelimit-remaining");
+  std::string reset = r.Header("x-ratelimit-reset");
+  if (remaining.empty()) {
+    remaining = r.Header("ratelimit-remaining");
+    reset = r.Header("ratelimit-reset");
+  }
+  if (remaining == "0") {
+    const std::int64_t reset_s = ToInt(reset, 0);
+    std::lock_guard<std::mutex> lock(mu_);
+    quota_reset_at_ = reset_s > 0 ? reset_s * 1000 : clock_.Now() + kMinute;
+  }
+}
+
+Duration RestClient::WaitForQuota() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Time now = clock_.Now();
+  if (quota_reset_at_ <= now) return 0;
+  return quota_reset_at_ - now;
+}
+
+Duration RestClient::RetryDelay(const HttpResponse& r, int attempt) {
+  const bool rate_limited =
+      r.status == 429 ||
+      (r.status == 403 && (r.Header("x-ratelimit-remaining") == "0" || !r.Header("retry-after").empty() ||
+                           Lower(r.body).find("secondary rate limit") != std::string::npos));
+  if (!rate_limited && r.status < 500) return -1;
+  const std::string retry_after = r.Header("retry-after");
+  if (!retry_after.empty()) {
+    const std::int64_t s = ToInt(retry_after, -1);
+    if (s >= 0) return s * kSecond;
+  }
+  if (rate_limited) {
+    const Duration quota = WaitForQuota();
+    if (quota > 0) return quota;
+    // GitHub: secondary limits without retry-after: wait at least a minute.
+    if (r.status == 403) return std::max<Duration>(kMinute, Backoff(attempt));
+  }
+  return Backoff(attempt);
+}
+
+Result<HttpResponse> RestClient::Send(const std::string& method, const std::string& path,
+                                      const std::string& repo, const std::string& json_body,
+                                      const HeaderList& extra) {
+  Error last = Transient(method + " " + path + ": not sent");
+  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
+    const Duration quota_wait = WaitForQuota();
+    if (quota_wait > options_.max_wait) {
+      return Transient("rate limited for another " + std::to_string(quota_wait / 1000) + "s");
+    }
+    if (quota_wait > 0) sleep_(quota_wait);
+    HeaderList headers = extra;
+    if (auth_) {
+      auto auth = auth_->Headers(repo);
+      if (!auth.ok()) return auth.error();
+      headers.insert(headers.end(), auth->begin(), auth->end());
+    }
+    auto res = SendOnce(method, path, headers, json_body);
+    Duration delay;
+    if (!res.ok()) {
+      if (res.error().code != ErrorCode::kTransient) return res.error();
+      last = res.error();
+      delay = Backoff(attempt);
+    } else {
+      NoteRateLimit(*res);
+      delay = RetryDelay(*res, attempt);
+      if (delay < 0) return res;
+      last = Transient(method + " " + path + ": HTTP " + std::to_string(res->status));
+    }
+    if (attempt + 1 >= options_.max_attempts) break;
+    if (delay > options_.max_wait) {
+      return Transient(last.message + "; retry in " + std::to_string(delay / 1000) + "s");
+    }
+    LOG_DEBUG("forge request retried", {{"path", path}, {"error", last.message},
+                                        {"delay_ms", std::to_string(delay)}});
+    sleep_(delay);
+  }
+  return last;
+}
+
+Result<nlohmann::json> RestClient::GetAllPages(const std::string& path, const std::string& repo,
+                                               int max_pages) {
+  nlohmann::json all = nlohmann::json::array();
+  std::string next = path;
+  for (int page = 0; !next.empty() && page < max_pages; ++page) {
+    auto res = Send("GET", next, repo);
+    if (!res.ok()) return res.error();
+    if (auto st = StatusToError(*res, "GET " + path); !st.ok()) return st.error();
+    nlohmann::json j = res->Json();
+    if (!j.is_array()) return Invalid("GET " + path + ": expected a JSON array");
+    for (auto& item : j) all.push_back(std::move(item));
+    next = NextLink(res->Header("link"));
+  }
+  return all;
+}
+
+Status StatusToError(const HttpResponse& r, const std::string& what) {
+  if (r.status >= 200 && r.status < 300) return Ok();
+  std::string message = what + ": HTTP " + std::to_string(r.status);
+  const nlohmann::json j = r.Json();
+  if (j.is_object() && j.contains("message") && j["message"].is_string()) {
+    message += " (" + j["message"].get<std::string>() + ")";
+  }
+  switch (r.status) {
+    case 401: return Unauthorized(message);
+    case 403: return Forbidden(message);
+    case 404: return NotFound(message);
+    case 405: case 409: case 422: return Conflict(message);
+    default: break;
+  }
+  if (r.status >= 500 || r.status == 429) return Transient(message);
+  return Invalid(message);
+}
+
+Result<nlohmann::json> JsonResult(Result<HttpResponse> response, const std::string& what) {
+  if (!response.ok()) return response.error();
+  if (auto st = StatusToError(*response, what); !st.ok()) return st.error();
+  if (response->body.empty()) return nlohmann::json();
+  nlohmann::json j = response->Json();
+  if (j.is_discarded()) return Invalid(what + ": the answer is not JSON");
+  return j;
+}
+
+std::string NextLink(const std::string& link) {
+  size_t pos = 0;
+  while (pos < link.size()) {
+    const size_t open = link.find('<', pos);
+    if (open == std::string::npos) break;
+    const size_t close = link.find('>', open);
+    if (close == std::string::npos) break;
+    const size_t end = link.find(',', close);
+    const std::string params = link.substr(close + 1, end == std::string::npos ? std::string::npos : end - close - 1);
+    if (params.find("rel=\"next\"") != std::string::npos || params.find("rel=next") != std::string::npos) {
+      return link.substr(open + 1, close - open - 1);
+    }
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return "";
+}
+
+std::string UrlEncode(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+}  // namespace mergeyard::forge

@@ -1,0 +1,127 @@
+#pragma once
+// A small JSON-over-HTTP(S) client for forge REST APIs: authentication
+// headers, retries of 5xx, timeouts and dropped connections with exponential
+// backoff and jitter, rate limits (`retry-after`, `x-ratelimit-*`,
+// `ratelimit-*`, GitHub secondary limits) and `Link: rel="next"` pagination.
+// Thread-safe: every request uses its own connection.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+
+namespace mergeyard::forge {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names lowercased
+  // The header's value, "" when absent. `name` in any case.
+  std::string Header(const std::string& name) const;
+  nlohmann::json Json() const;  // discarded value when the body is not JSON
+};
+
+// Supplies the authentication headers for a request about `repo` (GitHub
+// Apps pick the installation by repository). Errors are passed to the caller.
+class AuthProvider {
+ public:
+  virtual ~AuthProvider() = default;
+  virtual Result<HeaderList> Headers(const std::string& repo) = 0;
+};
+
+// A fixed header, e.g. {"Authorization", "Bearer <token>"} or {"PRIVATE-TOKEN", "<token>"}.
+class StaticAuth final : public AuthProvider {
+ public:
+  StaticAuth(std::string name, std::string value) : name_(std::move(name)), value_(std::move(value)) {}
+  Result<HeaderList> Headers(const std::string&) override { return HeaderList{{name_, value_}}; }
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+struct RestOptions {
+  std::string base_url;                // "https://api.github.com", "http://127.0.0.1:8080/api/v4"
+  int max_attempts = 5;                // per request, including the first
+  Duration initial_backoff = 500;      // doubled per attempt, with jitter
+  Duration max_backoff = 30 * kSecond;
+  Duration max_wait = 2 * kMinute;     // longest rate-limit wait accepted before failing kTransient
+  Duration connect_timeout = 5 * kSecond;
+  Duration read_timeout = 30 * kSecond;
+  std::string user_agent = "mergeyard";
+  HeaderList default_headers;          // e.g. Accept, X-GitHub-Api-Version
+};
+
+class RestClient {
+ public:
+  using Sleeper = std::function<void(Duration)>;
+  // `auth` may be null (no authentication). `sleep` defaults to a real sleep.
+  RestClient(RestOptions options, AuthProvider* auth, const Clock& clock, Sleeper sleep = {});
+
+  // Sends one request and returns the final response: 2xx, 3xx or a 4xx that
+  // is not a rate limit. `path` is relative to the base URL (query included)
+  // or an absolute URL on the same host (pagination links).
+  // Errors: kTransient after the last retry (5xx, 429, timeouts, drops) or
+  // when a rate limit would make us wait longer than max_wait; the error of
+  // the AuthProvider.
+  Result<HttpResponse> Send(const std::string& method, const std::string& path,
+                            const std::string& repo, const std::string& json_body = "",
+                            const HeaderList& extra = {});
+
+  // GETs `path` and every `rel="next"` page, concatenating the JSON arrays.
+  // Errors: as Send; kNotFound / kForbidden / kInvalid for such answers.
+  Result<nlohmann::json> GetAllPages(const std::string& path, const std::string& repo,
+                                     int max_pages = 100);
+
+  // Requests actually sent (attempts included), for tests and metrics.
+  std::int64_t requests_sent() const;
+
+  const RestOptions& options() const { return options_; }
+
+ private:
+  Result<HttpResponse> SendOnce(const std::string& method, const std::string& path,
+                                const HeaderList& headers, const std::string& body);
+  // How long to wait before retrying `r`, or -1 when it must not be retried.
+  Duration RetryDelay(const HttpResponse& r, int attempt);
+  Duration Backoff(int attempt);
+  void NoteRateLimit(const HttpResponse& r);
+  Duration WaitForQuota();
+
+  RestOptions options_;
+  std::string origin_;   // scheme://host[:port]
+  std::string prefix_;   // path of the base URL, without trailing '/'
+  AuthProvider* auth_;
+  const Clock& clock_;
+  Sleeper sleep_;
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  Time quota_reset_at_ = 0;  // remaining was 0 until then
+  std::int64_t sent_ = 0;
+};
+
+// Maps a final response status to an error (ok for 2xx): 401 kUnauthorized,
+// 403 kForbidden, 404 kNotFound, 409/405/422 kConflict, others kInvalid/kTransient.
+Status StatusToError(const HttpResponse& r, const std::string& what);
+
+// The JSON body of a 2xx answer; otherwise the StatusToError of the answer,
+// or the request's own error.
+Result<nlohmann::json> JsonResult(Result<HttpResponse> response, const std::string& what);
+
+// The URL in a Link header with rel="next", "" if none.
+std::string NextLink(const std::string& link_header);
+
+// Percent-encodes everything but unreserved characters (GitLab project paths, file paths).
+std::string UrlEncode(const std::string& s);
+
+}  // namespace mergeyard::forge

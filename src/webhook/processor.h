@@ -1,0 +1,90 @@
+#pragma once
+// Turns stored webhook deliveries into queue events, after the listener has
+// answered. For each delivery, oldest first:
+//  - a comment with an `!integrate` command: the commenter's permission, the
+//    pull request (open, not a draft, its target covered by a valid
+//    `.mergeyard.yml`, merging cleanly) are checked through the forge and the
+//    git layer; accepted commands post Enqueue / Cancel to the EventSink and
+//    get an answer in the status comment, refused ones a reply saying why;
+//  - a new head: HeadChanged; closed without merge: Cancel;
+//  - a push to a branch whose `.mergeyard.yml` exists: TargetMoved, and
+//    ConfigChanged when the file changed and is valid (an invalid file keeps
+//    the last good configuration).
+// A passing failure (forge or git down) leaves the delivery pending and it
+// is retried with backoff; nothing is posted twice for a delivery that was
+// fully handled.
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "base/clock.h"
+#include "engine/ports.h"
+#include "forge/config_source.h"
+#include "forge/directory.h"
+#include "forge/event.h"
+#include "forge/reporter.h"
+#include "webhook/delivery_store.h"
+#include "webhook/merge_checker.h"
+
+namespace mergeyard::webhook {
+
+struct ProcessorOptions {
+  std::set<std::string> bot_logins;        // comments by these are ignored (no loops)
+  int batch = 64;                          // deliveries read per round
+  Duration retry_delay = 5 * kSecond;      // first retry; doubled per attempt
+  int max_attempts = 10;
+  Duration idle_poll = 1 * kSecond;        // background loop: look for due retries
+  Duration retention = 14 * 24 * kHour;    // handled deliveries are kept this long (dedup window)
+};
+
+class Processor {
+ public:
+  Processor(DeliveryStore& store, forge::ForgeDirectory& forges, forge::ConfigSource& configs,
+            MergeChecker& merges, forge::Reporter& reporter, engine::EventSink& sink,
+            const Clock& clock, ProcessorOptions options = {});
+  ~Processor();
+
+  // Handles every delivery due now; returns how many were handled.
+  int RunOnce();
+
+  // Background processing: Start() runs RunOnce whenever Notify() is called
+  // (the listener's on_stored) and every idle_poll.
+  void Start();
+  void Stop();
+  void Notify();
+
+ private:
+  // kTransient errors leave the delivery pending; anything else is final.
+  Result<std::string> Handle(const StoredDelivery& d);
+  Result<std::string> OnComment(forge::ForgeKind kind, const forge::CommentCreated& c);
+  Result<std::string> OnIntegrate(forge::ForgeApi& api, const forge::CommentCreated& c, int priority,
+                                  bool priority_given);
+  Result<std::string> OnPush(const forge::Push& p);
+  // Posts ConfigChanged when the queue has not been given this blob yet.
+  void PostConfig(const engine::QueueKey& key, const forge::LoadedConfig& loaded);
+
+  DeliveryStore& store_;
+  forge::ForgeDirectory& forges_;
+  forge::ConfigSource& configs_;
+  MergeChecker& merges_;
+  forge::Reporter& reporter_;
+  engine::EventSink& sink_;
+  const Clock& clock_;
+  ProcessorOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wake_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+  std::map<engine::QueueKey, std::string> config_blob_posted_;
+  std::map<std::string, int> priorities_;  // repo#pr -> priority of the last accepted !integrate
+  Time last_prune_ = 0;
+};
+
+}  // namespace mergeyard::webhook
