@@ -1,2 +1,77 @@
 #pragma once
-// Placeholder; the service configuration is written by the foundation work.
+// The service's own configuration (not a repository's .mergeyard.yml): read
+// from an optional YAML file (config/mergeyard.example.yml documents every
+// key), then overridden by MERGEYARD_* environment variables (DESIGN.md
+// section 5), so a container or a test can run without a file.
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "base/log.h"
+#include "base/result.h"
+
+namespace mergeyard::app {
+
+struct GithubSettings {
+  std::string url = "https://api.github.com";
+  std::string app_id;            // GitHub App id (with private_key_file), or...
+  std::string private_key_file;  // ...PEM file of the App's private key
+  std::string token;             // ...a token (secret)
+  std::string webhook_secret;    // secret; empty: ServiceConfig::webhook_secret
+};
+
+struct GitlabSettings {
+  std::string url = "https://gitlab.com";
+  std::string token;             // secret
+  std::string webhook_secret;    // secret (X-Gitlab-Token); empty: the default
+};
+
+struct GiteaSettings {
+  std::string url;               // e.g. https://gitea.example.com; no default
+  std::string token;             // secret
+  std::string webhook_secret;    // secret; empty: the default
+};
+
+struct ServiceConfig {
+  std::string listen = "127.0.0.1:8080";   // host:port of the one HTTP listener
+  std::string public_url;                  // for links; default http://<listen>
+  std::string data_dir = "./mergeyard-data";
+  std::string admin_token;                 // secret: Bearer token of the admin API
+  std::string executor_token;              // secret: remote executors' token
+  std::string webhook_secret;              // secret: default for every forge
+  GithubSettings github;
+  GitlabSettings gitlab;
+  GiteaSettings gitea;
+  int local_executors = 1;                 // default: the number of cores
+  LogFormat log_format = LogFormat::kText;
+  LogLevel log_level = LogLevel::kInfo;
+
+  // The secret that signs `forge`'s webhooks ("github", "gitlab", "gitea"):
+  // its own if set, else webhook_secret. Empty when neither is set.
+  std::string WebhookSecretFor(const std::string& forge) const;
+  // <data_dir>/mergeyard.db
+  std::string DatabasePath() const;
+  // Every setting, one "key: value" per line; secrets print as "(set)" or
+  // "(unset)", never their value.
+  std::string ToString() const;
+};
+
+// Reads the YAML file at `path` (none: defaults only), then applies the
+// overrides of `env`: MERGEYARD_LISTEN, _PUBLIC_URL, _DATA_DIR, _ADMIN_TOKEN,
+// _EXECUTOR_TOKEN, _WEBHOOK_SECRET, _GITHUB_APP_ID, _GITHUB_PRIVATE_KEY_FILE,
+// _GITHUB_TOKEN, _GITHUB_URL, _GITLAB_TOKEN, _GITLAB_URL, _GITEA_TOKEN,
+// _GITEA_URL, _LOCAL_EXECUTORS, _LOG_FORMAT, _LOG_LEVEL. Each secret may also
+// be given as a file: the `<key>_file` YAML key or the `<VAR>_FILE` variable
+// (e.g. MERGEYARD_ADMIN_TOKEN_FILE); the file's content, less trailing
+// whitespace, is the secret. A variable beats the file's key.
+// Errors (kInvalid, naming the file and line where there is one): unreadable
+// or malformed YAML, unknown keys, wrong types, a key given both directly and
+// as a file, unreadable secret files, invalid values.
+Result<ServiceConfig> LoadServiceConfig(const std::optional<std::string>& path,
+                                        const std::map<std::string, std::string>& env);
+
+// This process's MERGEYARD_* environment variables.
+std::map<std::string, std::string> MergeyardEnvironment();
+
+}  // namespace mergeyard::app
