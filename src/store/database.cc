@@ -1,6 +1,10 @@
 #include "store/database.h"
 
+#include <chrono>
 #include <exception>
+#include <thread>
+
+#include <sqlite3.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -10,6 +14,7 @@ namespace mergeyard::store {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+constexpr int kOpenAttempts = 250;  // x 20 ms: the busy timeout again
 
 // WAL, full fsync, foreign keys. An in-memory database keeps journal "memory".
 void Configure(SQLite::Database& db, const std::string& path) {
@@ -34,11 +39,22 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
 Result<std::unique_ptr<Database>> Database::OpenWith(const std::string& path,
                                                      const std::vector<Migration>& migrations) {
   std::unique_ptr<SQLite::Database> db;
-  try {
-    db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    Configure(*db, path);
-  } catch (const std::exception& e) {
-    return Internal("opening database " + path + ": " + e.what());
+  // Switching a new file to WAL while another connection does the same can
+  // answer SQLITE_BUSY without waiting on the busy handler: try again.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      Configure(*db, path);
+      break;
+    } catch (const SQLite::Exception& e) {
+      int code = e.getErrorCode() & 0xff;
+      if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || attempt >= kOpenAttempts)
+        return Internal("opening database " + path + ": " + e.what());
+      db.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } catch (const std::exception& e) {
+      return Internal("opening database " + path + ": " + e.what());
+    }
   }
   auto applied = ApplyMigrations(*db, migrations, SystemClock().Now());
   if (!applied) {
