@@ -136,7 +136,9 @@ int Serve(const std::string& config_path) {
                                       &timers, &store, &clock});
   if (config->github.token.empty() && config->github.app_id.empty() && config->gitlab.token.empty() &&
       config->gitea.token.empty()) {
-    LOG_WARN("no forge is configured: serving the API and dashboard only");
+    LOG_WARN("no forge is configured: serving the execution API and metrics only");
+  } else {
+    LOG_WARN("forge settings are not wired into serve yet: pull requests are not acted on");
   }
   if (Status s = engine.Recover(); !s.ok()) {
     LOG_ERROR("recovery failed", {{"error", s.error().ToString()}});
