@@ -1,6 +1,6 @@
 // Queue policies side by side on the simulator's workloads (issue 2).
 //
-//   build/bench/sim/bench_policies [--seeds N] [--tiers S,M,L] [--sweep]
+//   build/bench/sim/bench_policies [--seeds N] [--tiers S,M,L] [--sweep] [--merging]
 //
 // For each tier (performance.md §6: a week of arrivals with a daily cycle and
 // a Monday burst, lognormal CI durations, 5% bad and 3% flaky runs by
@@ -8,7 +8,10 @@
 // the Oracle with the same formation settings, and prints p50/p95 time to
 // merge, merged per hour, CI runs per merged pull request and false kicks,
 // with the ratios to the Oracle. --sweep adds the medium tier at bad rates
-// 2-20% and flake rates 0-10% for the speculative policies.
+// 2-20% and flake rates 0-10% for the speculative policies. --merging compares
+// CI compute per merged pull request with the execution backend's action
+// merging on and off, when a shared slow step (30% of every run, its inputs
+// untouched by the pull requests) is identical across runs on the same tip.
 
 #include <chrono>
 #include <cstdio>
@@ -64,6 +67,40 @@ bool Diverges(const Policy& p, const Scenario& sc) {
   double mean_rate = sc.prs.size() / week_hours;
   double capacity = p.concurrency * p.batch / (sc.ci.duration_s / 3600);
   return capacity < 1.3 * mean_rate;
+}
+
+// CI compute hours per merged pull request over `seeds` weeks of tier M.
+double ComputePerMerged(const Policy& p, bool merging, int seeds) {
+  double total = 0;
+  for (int seed = 1; seed <= seeds; ++seed) {
+    nlohmann::json j;
+    j["seed"] = seed;
+    j["config"] = {{"target_batch_size", p.batch}, {"max_wait_s", 300},
+                   {"concurrency", p.concurrency}, {"pending_failure_depth", p.depth},
+                   {"optimistic_merging", p.optimistic}, {"bisection_concurrency", 4},
+                   {"singleton_retries", 1}};
+    j["workload"] = Workload("M", 0.05, 0.03);
+    j["workload"]["shared_fraction"] = 0.3;
+    j["workload"]["action_merging"] = merging;
+    auto sc = ParseScenario(j);
+    SimOptions opt;
+    opt.keep_batches = false;
+    auto r = Simulate(*sc, opt);
+    if (!r.ok() || r->metrics.merged == 0) return -1;
+    total += r->metrics.ci_compute_hours / r->metrics.merged / seeds;
+  }
+  return total;
+}
+
+void MergingTable(int seeds) {
+  std::printf("\nshared slow step = 30%% of each run, tier M, 5%% bad, 3%% flaky: CI compute minutes per merged PR\n");
+  std::printf("%-15s %12s %12s %10s\n", "policy", "merging off", "merging on", "saved");
+  for (const Policy& p : kPolicies) {
+    if (p.concurrency < 2) continue;
+    double off = ComputePerMerged(p, false, seeds), on = ComputePerMerged(p, true, seeds);
+    std::printf("%-15s %12.1f %12.1f %9.1f%%\n", p.name, off * 60, on * 60,
+                off > 0 ? 100 * (off - on) / off : 0);
+  }
 }
 
 Row Measure(const Policy& p, const std::string& tier, double bad, double flake, int seeds) {
@@ -125,14 +162,16 @@ int main(int argc, char** argv) {
   int seeds = 3;
   std::vector<std::string> tiers{"S", "M", "L"};
   bool sweep = false;
+  bool merging = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--tiers") && i + 1 < argc) {
       tiers.clear();
       for (char* t = std::strtok(argv[++i], ","); t; t = std::strtok(nullptr, ",")) tiers.push_back(t);
     } else if (!std::strcmp(argv[i], "--sweep")) sweep = true;
+    else if (!std::strcmp(argv[i], "--merging")) merging = true;
     else {
-      std::fprintf(stderr, "usage: %s [--seeds N] [--tiers S,M,L] [--sweep]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--seeds N] [--tiers S,M,L] [--sweep] [--merging]\n", argv[0]);
       return 2;
     }
   }
@@ -152,5 +191,6 @@ int main(int argc, char** argv) {
       }
     }
   }
+  if (merging) MergingTable(seeds);
   return 0;
 }

@@ -144,7 +144,14 @@ Result<Scenario> ParseScenario(const json& j) {
       if (!config.ok()) return config.error();
       s.config = *config;
     }
-    if (j.contains("ci")) s.ci.duration_s = j.at("ci").value("duration_s", s.ci.duration_s);
+    if (j.contains("ci")) {
+      const auto& ci = j.at("ci");
+      s.ci.duration_s = ci.value("duration_s", s.ci.duration_s);
+      s.ci.shared_fraction = ci.value("shared_fraction", 0.0);
+      s.ci.action_merging = ci.value("action_merging", true);
+    }
+    if (s.ci.shared_fraction < 0 || s.ci.shared_fraction > 1)
+      return Invalid("ci.shared_fraction must be within 0..1");
     if (s.ci.duration_s <= 0) return Invalid("ci.duration_s must be positive");
     s.seed = j.value("seed", std::uint64_t{1});
     for (const auto& p : j.value("prs", json::array())) {
@@ -162,6 +169,9 @@ Result<Scenario> ParseScenario(const json& j) {
       auto w = ParseWorkload(j.at("workload"));
       if (!w.ok()) return w.error();
       Generate(*w, s);
+      const auto& wj = j.at("workload");
+      s.ci.shared_fraction = wj.value("shared_fraction", s.ci.shared_fraction);
+      s.ci.action_merging = wj.value("action_merging", s.ci.action_merging);
     }
     std::vector<std::string> ids;
     for (const auto& pr : s.prs) ids.push_back(pr.id);

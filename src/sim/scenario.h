@@ -8,7 +8,9 @@
 //                "days": 7, "prs_per_weekday": 400, "peak_ratio": 2.5,
 //                "weekend_factor": 0.15, "bad_rate": 0.05, "flake_rate": 0.03,
 //                "ci_median_s": 1200, "ci_sigma": 0.45, "hang_rate": 0.01,
-//                "bursts": [{"at_s": 34200, "count": 20, "within_s": 60}]}
+//                "bursts": [{"at_s": 34200, "count": 20, "within_s": 60}],
+//                "shared_fraction": 0.3, "action_merging": true}
+// "ci" also takes "shared_fraction" and "action_merging" (see CiModel).
 // Any explicit key overrides the tier's preset. Generated pull requests are
 // named P1, P2, ... in arrival order. With a workload, run durations are drawn
 // per run from a lognormal (median ci_median_s, sigma ci_sigma, truncated at
@@ -41,6 +43,12 @@ struct CiModel {
   double sigma = 0;           // lognormal sigma; 0 = fixed
   double hang_rate = 0;       // runs that hang until a 3x-median timeout
   double flake_rate = 0;      // probability that any run fails spuriously
+  // A shared slow step: this fraction of every run is an action whose inputs
+  // no pull request touches, so its digest is the same for every run on the
+  // same target tip. With action_merging the execution backend runs it once
+  // per tip (later runs join it or hit the cache); without, every run pays it.
+  double shared_fraction = 0;
+  bool action_merging = true;
 };
 
 struct Scenario {

@@ -159,6 +159,7 @@ class Run {
     for (const auto& [id, run] : world_.runs())
       ci_seconds += Seconds((run.finished || run.cancelled ? run.end : clock_.Now()) - run.start);
     ComputeMetrics(r, ci_seconds);
+    r.metrics.ci_compute_hours = world_.compute_seconds() / 3600;
     return r;
   }
 
@@ -234,6 +235,7 @@ nlohmann::json ToJson(const SimResult& r) {
                 {"p95_time_to_merge_s", m.p95_time_to_merge_s},
                 {"ci_runs_per_merged", m.ci_runs_per_merged},
                 {"ci_hours", m.ci_hours},
+                {"ci_compute_hours", m.ci_compute_hours},
                 {"makespan_s", m.makespan_s},
                 {"merged_per_hour", m.merged_per_hour}}}};
 }

@@ -41,7 +41,8 @@ struct Metrics {
   double p50_time_to_merge_s = 0;
   double p95_time_to_merge_s = 0;
   double ci_runs_per_merged = 0;
-  double ci_hours = 0;
+  double ci_hours = 0;          // wall-clock hours of runs
+  double ci_compute_hours = 0;  // compute hours, the shared step counted once per execution
   double makespan_s = 0;
   double merged_per_hour = 0;
 };

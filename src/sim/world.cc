@@ -113,7 +113,21 @@ void World::Start(const engine::QueueKey& key, const queue::StartRun& run, engin
   r.commit = run.commit;
   r.holds = Holds(run.commit);
   r.start = clock_.Now();
-  r.end = r.start + RunDuration(r.holds);
+  Time duration = RunDuration(r.holds);
+  const CiModel& ci = scenario_.ci;
+  if (ci.shared_fraction > 0 && ci.action_merging) {
+    Time shared = static_cast<Time>(duration * ci.shared_fraction);
+    auto it = shared_end_.find(tip_);
+    if (it == shared_end_.end()) {
+      it = shared_end_.emplace(tip_, r.start + shared).first;
+      compute_ms_ += shared;
+    }
+    r.own_end = r.start + (duration - shared);
+    r.end = std::max(r.own_end, it->second);  // joins the execution, or hits the cache
+  } else {
+    r.own_end = r.end = r.start + duration;
+  }
+  compute_ms_ += r.own_end - r.start;
   if (scenario_.ci.flake_rate > 0)
     r.flaked = std::bernoulli_distribution(scenario_.ci.flake_rate)(rng_);
   for (auto pr : r.holds) runs_holding_[pr - 1].emplace_back(r.start, r.batch);
@@ -156,6 +170,7 @@ void World::Cancel(const engine::QueueKey&, const queue::CancelRun& cancel) {
   RunRecord& r = it->second;
   r.cancelled = true;
   r.end = clock_.Now();
+  if (r.end < r.own_end) compute_ms_ -= r.own_end - r.end;
   if (r.end == r.start) {
     // Cancelled the instant it was asked for: an execution backend drops such
     // stale work before any executor starts it, so it is no run at all.

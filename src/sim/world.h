@@ -40,6 +40,7 @@ struct RunRecord {
   std::vector<std::int64_t> holds;  // pull request numbers in the tested tree
   Time start = 0;
   Time end = 0;
+  Time own_end = 0;                 // end of the part of the run that is its own
   bool flaked = false;              // drawn at start from flake_rate
   bool finished = false;
   bool cancelled = false;
@@ -88,6 +89,9 @@ class World final : public engine::GitPort,
   const std::vector<PrRecord>& prs() const { return prs_; }  // index = number - 1
   void MarkEnqueued(std::int64_t pr, Time at) { prs_.at(pr - 1).enqueued = at; }
   int runs_started() const { return runs_started_; }
+  // CI compute spent, in seconds: each run's own part (up to its end or
+  // cancellation) plus each execution of the shared step.
+  double compute_seconds() const { return compute_ms_ / 1000.0; }
   // Every commit the target moved to, in order.
   const std::vector<std::string>& landings() const { return landings_; }
   // Broken invariants seen by the fakes ("landed an untested tree", ...).
@@ -123,6 +127,8 @@ class World final : public engine::GitPort,
   std::vector<PrRecord> prs_;
   int runs_started_ = 0;
   std::vector<std::string> landings_;
+  std::map<std::string, Time> shared_end_;  // tip -> when its shared step is done
+  Time compute_ms_ = 0;
   std::vector<std::string> violations_;
 };
 
