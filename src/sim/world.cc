@@ -122,12 +122,15 @@ void World::Start(const engine::QueueKey& key, const queue::StartRun& run, engin
       it = shared_end_.emplace(tip_, r.start + shared).first;
       compute_ms_ += shared;
     }
-    r.own_end = r.start + (duration - shared);
-    r.end = std::max(r.own_end, it->second);  // joins the execution, or hits the cache
+    // The shared step comes first: executed, joined while in flight, or cached.
+    r.own_start = std::max(r.start, it->second);
+    r.own_end = r.own_start + (duration - shared);
   } else {
-    r.own_end = r.end = r.start + duration;
+    r.own_start = r.start;
+    r.own_end = r.start + duration;
   }
-  compute_ms_ += r.own_end - r.start;
+  r.end = r.own_end;
+  compute_ms_ += r.own_end - r.own_start;
   if (scenario_.ci.flake_rate > 0)
     r.flaked = std::bernoulli_distribution(scenario_.ci.flake_rate)(rng_);
   for (auto pr : r.holds) runs_holding_[pr - 1].emplace_back(r.start, r.batch);
@@ -170,7 +173,7 @@ void World::Cancel(const engine::QueueKey&, const queue::CancelRun& cancel) {
   RunRecord& r = it->second;
   r.cancelled = true;
   r.end = clock_.Now();
-  if (r.end < r.own_end) compute_ms_ -= r.own_end - r.end;
+  if (r.end < r.own_end) compute_ms_ -= r.own_end - std::max(r.end, r.own_start);
   if (r.end == r.start) {
     // Cancelled the instant it was asked for: an execution backend drops such
     // stale work before any executor starts it, so it is no run at all.

@@ -40,7 +40,8 @@ struct RunRecord {
   std::vector<std::int64_t> holds;  // pull request numbers in the tested tree
   Time start = 0;
   Time end = 0;
-  Time own_end = 0;                 // end of the part of the run that is its own
+  Time own_start = 0;               // the run's own steps, after the shared one
+  Time own_end = 0;
   bool flaked = false;              // drawn at start from flake_rate
   bool finished = false;
   bool cancelled = false;

@@ -168,6 +168,30 @@ TEST_CASE("with flaky runs every pull request still ends exactly once and nothin
   }
 }
 
+TEST_CASE("with action merging a shared step runs once per tip for all speculative runs on it") {
+  auto run = [](bool merging) {
+    nlohmann::json j = nlohmann::json::parse(R"({
+      "config": {"target_batch_size": 1, "max_wait_s": 0, "concurrency": 3},
+      "ci": {"duration_s": 100, "shared_fraction": 0.3},
+      "prs": [{"id": "A"}, {"id": "B"}, {"id": "C"}]})");
+    j["ci"]["action_merging"] = merging;
+    auto sc = ParseScenario(j);
+    REQUIRE(sc.ok());
+    auto r = Simulate(*sc);
+    REQUIRE(r.ok());
+    return *r;
+  };
+  SimResult off = run(false), on = run(true);
+  CHECK(off.metrics.merged == 3);
+  CHECK(on.metrics.merged == 3);
+  // Three stacked runs on one tip: 3 x 100 s without merging; 30 s once and
+  // 3 x 70 s with it, and the joiners finish when the first one does.
+  CHECK(off.metrics.ci_compute_hours * 3600 == doctest::Approx(300));
+  CHECK(on.metrics.ci_compute_hours * 3600 == doctest::Approx(240));
+  CHECK(on.prs.at("C").done_s == off.prs.at("C").done_s);
+  CHECK(on.prs.at("C").done_s == 100);
+}
+
 TEST_CASE("the workload generator follows a daily cycle and is reproducible by seed") {
   nlohmann::json j;
   j["workload"] = {{"tier", "M"}, {"days", 7}};
