@@ -1,6 +1,7 @@
 #include "forge/gitea/api.h"
 
 #include "forge/base64.h"
+#include "forge/github_like.h"
 #include "forge/json_fields.h"
 
 namespace mergeyard::forge::gitea {
@@ -51,42 +52,6 @@ Result<Permission> GiteaApi::GetPermission(const std::string& repo, const std::s
   return perm == "read" ? Permission::kRead : Permission::kNone;
 }
 
-Result<FileContent> GiteaApi::GetFile(const std::string& repo, const std::string& path,
-                                      const std::string& ref) {
-  auto j = JsonResult(client_.Send("GET", Repo(repo) + "/contents/" + path + "?ref=" + UrlEncode(ref), repo),
-                      "get " + path);
-  if (!j.ok()) return j.error();
-  if (GetString(*j, "type", "file") != "file") return NotFound(path + " is not a file");
-  auto decoded = Base64Decode(GetString(*j, "content"));
-  if (!decoded) return Invalid("get " + path + ": content is not base64");
-  return FileContent{*decoded, GetString(*j, "sha")};
-}
-
-Result<std::vector<Comment>> GiteaApi::ListComments(const std::string& repo, std::int64_t pr) {
-  auto all = client_.GetAllPages(Repo(repo) + "/issues/" + std::to_string(pr) + "/comments?limit=50", repo);
-  if (!all.ok()) return all.error();
-  std::vector<Comment> out;
-  for (const auto& c : *all) out.push_back({GetInt(c, "id"), GetString(c, "body"), GetString(c, "user.login")});
-  return out;
-}
-
-Result<std::int64_t> GiteaApi::CreateComment(const std::string& repo, std::int64_t pr,
-                                             const std::string& body) {
-  auto j = JsonResult(client_.Send("POST", Repo(repo) + "/issues/" + std::to_string(pr) + "/comments", repo,
-                                   nlohmann::json{{"body", body}}.dump()),
-                      "create comment");
-  if (!j.ok()) return j.error();
-  return GetInt(*j, "id");
-}
-
-Status GiteaApi::EditComment(const std::string& repo, std::int64_t, std::int64_t comment_id,
-                             const std::string& body) {
-  auto j = JsonResult(client_.Send("PATCH", Repo(repo) + "/issues/comments/" + std::to_string(comment_id), repo,
-                                   nlohmann::json{{"body", body}}.dump()),
-                      "edit comment");
-  return j.ok() ? Ok() : Status(j.error());
-}
-
 Status GiteaApi::SetStatus(const std::string& repo, const CommitStatus& s) {
   static const char* kStates[] = {"pending", "pending", "success", "failure", "error"};
   nlohmann::json body = {{"state", kStates[static_cast<int>(s.state)]},
@@ -97,18 +62,31 @@ Status GiteaApi::SetStatus(const std::string& repo, const CommitStatus& s) {
   return j.ok() ? Ok() : Status(j.error());
 }
 
+Result<FileContent> GiteaApi::GetFile(const std::string& repo, const std::string& path,
+                                       const std::string& ref) {
+  return github_like::GetFile(client_, repo, path, ref);
+}
+
+Result<std::vector<Comment>> GiteaApi::ListComments(const std::string& repo, std::int64_t pr) {
+  return github_like::ListComments(client_, repo, pr, "limit=50");
+}
+
+Result<std::int64_t> GiteaApi::CreateComment(const std::string& repo, std::int64_t pr,
+                                              const std::string& body) {
+  return github_like::CreateComment(client_, repo, pr, body);
+}
+
+Status GiteaApi::EditComment(const std::string& repo, std::int64_t, std::int64_t comment_id,
+                              const std::string& body) {
+  return github_like::EditComment(client_, repo, comment_id, body);
+}
+
 Status GiteaApi::ClosePullRequest(const std::string& repo, std::int64_t pr) {
-  auto j = JsonResult(client_.Send("PATCH", Repo(repo) + "/pulls/" + std::to_string(pr), repo,
-                                   R"({"state":"closed"})"),
-                      "close pull request");
-  return j.ok() ? Ok() : Status(j.error());
+  return github_like::ClosePullRequest(client_, repo, pr);
 }
 
 Status GiteaApi::AddLabel(const std::string& repo, std::int64_t pr, const std::string& label) {
-  auto j = JsonResult(client_.Send("POST", Repo(repo) + "/issues/" + std::to_string(pr) + "/labels", repo,
-                                   nlohmann::json{{"labels", {label}}}.dump()),
-                      "add label");
-  return j.ok() ? Ok() : Status(j.error());
+  return github_like::AddLabel(client_, repo, pr, label);
 }
 
 }  // namespace mergeyard::forge::gitea
