@@ -143,17 +143,10 @@ std::vector<queue::Effect> InFlight(const queue::State& s) {
   }
   if (s.landing != 0 && s.batches.count(s.landing)) {
     const queue::Batch& b = s.batches.at(s.landing);
-    queue::Land land{b.id, b.commit, b.base_sha, {}};
-    if (b.kind == queue::BatchKind::kMain) {
-      for (auto id : s.main) {
-        const auto& prs = s.batches.at(id).prs;
-        land.prs.insert(land.prs.end(), prs.begin(), prs.end());
-        if (id == b.id) break;
-      }
-    } else {
-      land.prs = b.prs;
-    }
-    out.push_back(std::move(land));
+    // The landing expected the base of the front batch it covers.
+    const queue::Batch& front =
+        b.kind == queue::BatchKind::kMain ? s.batches.at(s.main.front()) : b;
+    out.push_back(queue::Land{b.id, b.commit, front.base_sha, queue::PrsLandingWith(s, b.id)});
   }
   if (s.timer_at != 0) out.push_back(queue::ArmTimer{s.timer_at});
   return out;

@@ -99,23 +99,13 @@ class Machine {
       b->failed_step = e.failed_step;
       b->log_url = e.log_url;
     }
-    if (b->kind == BatchKind::kMain) {
-      if (e.passed) {
-        b->state = BatchState::kPassed;
-      } else if (s_.config.pending_failure_depth > 0) {
-        b->state = BatchState::kFailed;
-      } else {
-        b->state = BatchState::kFailed;
-        FailMainBatch(IndexInMain(b->id));
-      }
-      return;
-    }
-    if (e.passed) {
-      b->state = BatchState::kPassed;  // Advance() lands it or returns it
-    } else {
-      b->state = BatchState::kFailed;
+    b->state = e.passed ? BatchState::kPassed : BatchState::kFailed;
+    if (e.passed) return;  // Advance() lands it (or, a bisection half, returns it)
+    if (b->kind == BatchKind::kBisect) {
       BisectFailed(*b);
-    }
+    } else if (s_.config.pending_failure_depth == 0) {
+      FailMainBatch(IndexInMain(b->id));
+    }  // else a pending failure: ResolvePendingFailures decides
   }
 
   void On(const LandResult& e) {
@@ -223,13 +213,8 @@ class Machine {
     }
     if (best >= 0) {
       Batch& b = s_.batches.at(s_.main[best]);
-      Land land{b.id, b.commit, s_.tip, {}};
-      for (int i = 0; i <= best; ++i) {
-        const auto& prs = s_.batches.at(s_.main[i]).prs;
-        land.prs.insert(land.prs.end(), prs.begin(), prs.end());
-      }
       assert(s_.batches.at(s_.main.front()).base_sha == s_.tip);
-      StartLanding(b, std::move(land));
+      StartLanding(b, Land{b.id, b.commit, s_.tip, PrsLandingWith(s_, b.id)});
       return;
     }
     // A passed bisection half lands at once only when no main batch is in
@@ -240,7 +225,7 @@ class Machine {
     for (auto& [id, b] : s_.batches) {
       if (b.kind != BatchKind::kBisect || b.state != BatchState::kPassed) continue;
       if (b.base_sha == s_.tip) {
-        StartLanding(b, Land{b.id, b.commit, s_.tip, b.prs});
+        StartLanding(b, Land{b.id, b.commit, s_.tip, PrsLandingWith(s_, b.id)});
         return;
       }
     }

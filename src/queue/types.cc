@@ -57,6 +57,18 @@ int WaitingPosition(const State& s, PrNumber pr) {
   return ahead + 1;
 }
 
+std::vector<PrNumber> PrsLandingWith(const State& s, BatchId batch) {
+  const Batch& b = s.batches.at(batch);
+  if (b.kind == BatchKind::kBisect) return b.prs;
+  std::vector<PrNumber> out;
+  for (BatchId id : s.main) {
+    const auto& prs = s.batches.at(id).prs;
+    out.insert(out.end(), prs.begin(), prs.end());
+    if (id == batch) break;
+  }
+  return out;
+}
+
 namespace {
 std::string Join(const std::vector<PrNumber>& prs) {
   std::string out;

@@ -94,6 +94,10 @@ std::vector<PrNumber> WaitingInOrder(const State& s, size_t limit = SIZE_MAX);
 // Position (1-based) of a waiting entry in queue order, 0 if not waiting.
 int WaitingPosition(const State& s, PrNumber pr);
 
+// The entries a landing of `batch` carries: a bisection node's own; for a
+// main batch, its own and those of every batch ahead of it in the main queue.
+std::vector<PrNumber> PrsLandingWith(const State& s, BatchId batch);
+
 // A readable multi-line dump, for failing tests and `simulate` traces.
 std::string ToString(const State& s);
 

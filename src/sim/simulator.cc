@@ -27,14 +27,6 @@ std::string CheckState(const queue::State& s, bool entries_too) {
                " but points at #" + std::to_string(it->second.batch);
     }
   }
-  for (const auto& [pr, e] : s.entries) {
-    if (!entries_too) break;
-    bool waiting = e.status == queue::EntryStatus::kWaiting;
-    if (waiting != (e.batch == 0))
-      return "entry " + std::to_string(pr) + " is waiting and batched at once";
-    if (!waiting && !s.batches.count(e.batch))
-      return "entry " + std::to_string(pr) + " points at missing batch #" + std::to_string(e.batch);
-  }
   for (auto id : s.main) {
     auto it = s.batches.find(id);
     if (it == s.batches.end() || it->second.kind != queue::BatchKind::kMain)
@@ -44,6 +36,14 @@ std::string CheckState(const queue::State& s, bool entries_too) {
     auto it = s.batches.find(s.landing);
     if (it == s.batches.end() || it->second.state != queue::BatchState::kLanding)
       return "landing #" + std::to_string(s.landing) + " is not a batch in landing state";
+  }
+  if (!entries_too) return "";
+  for (const auto& [pr, e] : s.entries) {
+    bool waiting = e.status == queue::EntryStatus::kWaiting;
+    if (waiting != (e.batch == 0))
+      return "entry " + std::to_string(pr) + " is waiting and batched at once";
+    if (!waiting && !s.batches.count(e.batch))
+      return "entry " + std::to_string(pr) + " points at missing batch #" + std::to_string(e.batch);
   }
   return "";
 }
