@@ -125,6 +125,7 @@ json StateToJson(const queue::State& s) {
   for (const auto& [id, b] : s.batches) batches.push_back(b);
   return json{{"target_branch", s.target_branch},
               {"tip", s.tip},
+              {"past_tips", s.past_tips},
               {"config", s.config},
               {"paused", s.paused},
               {"entries", std::move(entries)},
@@ -142,6 +143,7 @@ Result<queue::State> StateFromJson(const json& j) {
     queue::State s;
     s.target_branch = j.value("target_branch", s.target_branch);
     s.tip = j.value("tip", s.tip);
+    s.past_tips = j.value("past_tips", std::vector<std::string>{});
     if (j.contains("config")) s.config = j.at("config").get<queue::QueueConfig>();
     s.paused = j.value("paused", false);
     for (const auto& e : j.value("entries", json::array())) {

@@ -120,11 +120,12 @@ class Machine {
 
   void On(const TargetMoved& e) {
     if (e.tip.empty() || e.tip == s_.tip) return;
+    if (std::find(s_.past_tips.begin(), s_.past_tips.end(), e.tip) != s_.past_tips.end()) return;
     if (Batch* landing = FindBatch(s_.landing); landing && landing->commit == e.tip) {
       Landed(*landing);  // the echo of our own push: the Land answer will be stale
       return;
     }
-    s_.tip = e.tip;
+    SetTip(e.tip);
     RestartUnstartedBisectNodes();
     DissolveMainFrom(FirstUnfrozenMainIndex(), "the target branch moved; rebuilding on " +
                                                    e.tip.substr(0, 10));
@@ -140,12 +141,20 @@ class Machine {
 
   // ---- landing ----------------------------------------------------------------
 
+  void SetTip(const std::string& tip) {
+    if (tip == s_.tip) return;
+    if (!s_.tip.empty()) s_.past_tips.push_back(s_.tip);
+    if (s_.past_tips.size() > kPastTipsKept) s_.past_tips.erase(s_.past_tips.begin());
+    std::erase(s_.past_tips, tip);
+    s_.tip = tip;
+  }
+
   void Landed(Batch& b) {
     s_.landing = 0;
     // The tip the landing expected: the base of the front batch it covers.
     std::string old_tip =
         b.kind == BatchKind::kMain ? s_.batches.at(s_.main.front()).base_sha : b.base_sha;
-    if (s_.tip == old_tip) s_.tip = b.commit;
+    if (s_.tip == old_tip) SetTip(b.commit);
     std::vector<BatchId> done;
     if (b.kind == BatchKind::kMain) {
       size_t k = IndexInMain(b.id);
@@ -177,7 +186,7 @@ class Machine {
 
   void LandRejected(Batch& b, const std::string& actual_tip) {
     s_.landing = 0;
-    if (!actual_tip.empty()) s_.tip = actual_tip;
+    if (!actual_tip.empty()) SetTip(actual_tip);
     std::string reason = "the target branch moved before landing; rebuilding";
     if (b.kind == BatchKind::kMain) {
       DissolveMainFrom(0, reason);

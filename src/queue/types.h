@@ -73,9 +73,15 @@ struct Batch {
   std::string log_url;
 };
 
+inline constexpr size_t kPastTipsKept = 32;
+
 struct State {
   std::string target_branch = "main";
   std::string tip;               // the target branch's commit, as last known
+  // Commits the target was at before `tip`, newest last (at most
+  // kPastTipsKept): a TargetMoved naming one of them is a late echo (a push
+  // webhook delivered after the queue moved on) and is ignored.
+  std::vector<std::string> past_tips;
   QueueConfig config;
   bool paused = false;
   std::map<PrNumber, Entry> entries;   // every live entry (not yet ended)

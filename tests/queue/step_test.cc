@@ -456,3 +456,25 @@ TEST_CASE("Step leaves the given state untouched") {
   CHECK_FALSE(r.effects.empty());
 }
 }
+
+TEST_CASE("a late push echo of a tip the queue already left is ignored") {
+  Harness h(Config(1));
+  h.Enqueue(1);
+  h.BuildAll();
+  h.Apply(RunFinished{1, true, "", ""});
+  REQUIRE(h.Of<Land>().size() == 1);
+  h.Apply(LandResult{1, true, "c1"});
+  REQUIRE(h.state.tip == "c1");
+  h.Enqueue(2);
+  h.BuildAll();
+  REQUIRE(h.state.batches.at(2).base_sha == "c1");
+  // The webhook of the push that set tip0 (or of our own first landing)
+  // arrives late: nothing is rebuilt and the tip stays.
+  h.Apply(TargetMoved{"tip0"});
+  CHECK(h.state.tip == "c1");
+  CHECK(h.state.batches.at(2).state == BatchState::kTesting);
+  // A genuinely new tip still rebuilds.
+  h.Apply(TargetMoved{"elsewhere"});
+  CHECK(h.state.tip == "elsewhere");
+  CHECK(h.state.past_tips.back() == "c1");
+}
