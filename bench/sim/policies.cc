@@ -12,6 +12,7 @@
 // CI compute per merged pull request with the execution backend's action
 // merging on and off, when a shared slow step (30% of every run, its inputs
 // untouched by the pull requests) is identical across runs on the same tip.
+// The "pre" policies turn on QueueConfig::pretest (see its comment).
 
 #include <chrono>
 #include <cstdio>
@@ -34,8 +35,14 @@ struct Policy {
   int concurrency;
   int depth;
   bool optimistic;
+  bool pretest = false;
+  int bisection_concurrency = 4;
+  int pretest_bypass = 0;
 };
 
+// "spec": speculative stacking (concurrency > 1); "dN": pending_failure_depth
+// N with optimistic merging; "pre": pretest on (bisection_concurrency 2x the
+// concurrency, at least 16), "+N": pretest_bypass N; "bcN": bisection_concurrency.
 const Policy kPolicies[] = {
     {"serial", 1, 1, 0, false},
     {"batch8+bisect", 8, 1, 0, false},
@@ -47,11 +54,25 @@ const Policy kPolicies[] = {
     {"spec c8 b4 d1", 4, 8, 1, true},
     {"spec c16 b8 d1", 8, 16, 1, true},
     {"spec c64 b8 d1", 8, 64, 1, true},
+    {"spec c64 b8 d1 bc128", 8, 64, 1, true, false, 128},
+    {"pre c4 b4 d1", 4, 4, 1, true, true, 16},
+    {"pre c8 b4 d1", 4, 8, 1, true, true, 16},
+    {"pre c8 b4 d1 +2", 4, 8, 1, true, true, 16, 2},
+    {"pre c16 b8 d1", 8, 16, 1, true, true, 32},
+    {"pre c32 b8 d1", 8, 32, 1, true, true, 64},
+    {"pre c64 b8 d1", 8, 64, 1, true, true, 128},
 };
+
+nlohmann::json ConfigOf(const Policy& p) {
+  return {{"target_batch_size", p.batch}, {"max_wait_s", 300},
+          {"concurrency", p.concurrency}, {"pending_failure_depth", p.depth},
+          {"optimistic_merging", p.optimistic}, {"bisection_concurrency", p.bisection_concurrency},
+          {"singleton_retries", 1}, {"pretest", p.pretest}, {"pretest_bypass", p.pretest_bypass}};
+}
 
 struct Row {
   double p50 = 0, p95 = 0, per_hour = 0, runs_per_merged = 0, false_kick_pct = 0;
-  double o_p95 = 0, o_runs = 0, seconds = 0;
+  double o_p50 = 0, o_p95 = 0, o_runs = 0, seconds = 0;
   int merged = 0;
   bool ok = true;
   std::string error;
@@ -75,10 +96,7 @@ double ComputePerMerged(const Policy& p, bool merging, int seeds) {
   for (int seed = 1; seed <= seeds; ++seed) {
     nlohmann::json j;
     j["seed"] = seed;
-    j["config"] = {{"target_batch_size", p.batch}, {"max_wait_s", 300},
-                   {"concurrency", p.concurrency}, {"pending_failure_depth", p.depth},
-                   {"optimistic_merging", p.optimistic}, {"bisection_concurrency", 4},
-                   {"singleton_retries", 1}};
+    j["config"] = ConfigOf(p);
     j["workload"] = Workload("M", 0.05, 0.03);
     j["workload"]["shared_fraction"] = 0.3;
     j["workload"]["action_merging"] = merging;
@@ -94,11 +112,11 @@ double ComputePerMerged(const Policy& p, bool merging, int seeds) {
 
 void MergingTable(int seeds) {
   std::printf("\nshared slow step = 30%% of each run, tier M, 5%% bad, 3%% flaky: CI compute minutes per merged PR\n");
-  std::printf("%-15s %12s %12s %10s\n", "policy", "merging off", "merging on", "saved");
+  std::printf("%-20s %12s %12s %10s\n", "policy", "merging off", "merging on", "saved");
   for (const Policy& p : kPolicies) {
     if (p.concurrency < 2) continue;
     double off = ComputePerMerged(p, false, seeds), on = ComputePerMerged(p, true, seeds);
-    std::printf("%-15s %12.1f %12.1f %9.1f%%\n", p.name, off * 60, on * 60,
+    std::printf("%-20s %12.1f %12.1f %9.1f%%\n", p.name, off * 60, on * 60,
                 off > 0 ? 100 * (off - on) / off : 0);
   }
 }
@@ -108,10 +126,7 @@ Row Measure(const Policy& p, const std::string& tier, double bad, double flake, 
   for (int seed = 1; seed <= seeds; ++seed) {
     nlohmann::json j;
     j["seed"] = seed;
-    j["config"] = {{"target_batch_size", p.batch}, {"max_wait_s", 300},
-                   {"concurrency", p.concurrency}, {"pending_failure_depth", p.depth},
-                   {"optimistic_merging", p.optimistic}, {"bisection_concurrency", 4},
-                   {"singleton_retries", 1}};
+    j["config"] = ConfigOf(p);
     j["workload"] = Workload(tier, bad, flake);
     auto sc = ParseScenario(j);
     if (!sc.ok()) { row.ok = false; row.error = sc.error().message; return row; }
@@ -131,6 +146,7 @@ Row Measure(const Policy& p, const std::string& tier, double bad, double flake, 
     int good = 0;
     for (const auto& pr : sc->prs) good += pr.bad ? 0 : 1;
     row.false_kick_pct += good ? 100.0 * m.false_kicks / good / seeds : 0;
+    row.o_p50 += o.metrics.p50_time_to_merge_s / seeds;
     row.o_p95 += o.metrics.p95_time_to_merge_s / seeds;
     row.o_runs += o.metrics.ci_runs_per_merged / seeds;
     row.merged += m.merged;
@@ -140,19 +156,20 @@ Row Measure(const Policy& p, const std::string& tier, double bad, double flake, 
 }
 
 void Header() {
-  std::printf("%-5s %-5s %-6s %-15s %9s %9s %9s %10s %9s %9s %9s %8s\n", "tier", "bad", "flake",
-              "policy", "p50 min", "p95 min", "merged/h", "runs/merged", "false %", "p95/orcl",
-              "runs/orcl", "sim s");
+  std::printf("%-5s %-5s %-6s %-20s %9s %9s %9s %10s %9s %9s %9s %9s %9s %8s\n", "tier", "bad",
+              "flake", "policy", "p50 min", "p95 min", "merged/h", "runs/merged", "false %",
+              "orcl p50", "orcl p95", "p95/orcl", "runs/orcl", "sim s");
 }
 
 void Print(const std::string& tier, double bad, double flake, const char* name, const Row& r) {
   if (!r.ok) {
-    std::printf("%-5s %-5.2f %-6.2f %-15s %s\n", tier.c_str(), bad, flake, name, r.error.c_str());
+    std::printf("%-5s %-5.2f %-6.2f %-20s %s\n", tier.c_str(), bad, flake, name, r.error.c_str());
     return;
   }
-  std::printf("%-5s %-5.2f %-6.2f %-15s %9.1f %9.1f %9.1f %10.2f %9.3f %9.2f %9.2f %8.2f\n",
+  std::printf("%-5s %-5.2f %-6.2f %-20s %9.1f %9.1f %9.1f %10.2f %9.3f %9.1f %9.1f %9.2f %9.2f %8.2f\n",
               tier.c_str(), bad, flake, name, r.p50 / 60, r.p95 / 60, r.per_hour,
-              r.runs_per_merged, r.false_kick_pct, r.o_p95 > 0 ? r.p95 / r.o_p95 : 0,
+              r.runs_per_merged, r.false_kick_pct, r.o_p50 / 60, r.o_p95 / 60,
+              r.o_p95 > 0 ? r.p95 / r.o_p95 : 0,
               r.o_runs > 0 ? r.runs_per_merged / r.o_runs : 0, r.seconds);
 }
 

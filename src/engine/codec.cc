@@ -33,9 +33,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QueueConfig, target_batch_size, 
                                                 concurrency, pending_failure_depth,
                                                 optimistic_merging, bisection,
                                                 bisection_concurrency, merge_method,
-                                                singleton_retries)
+                                                singleton_retries, pretest, pretest_bypass)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Entry, pr, head_sha, priority, enqueued_at, seq,
-                                                status, retries_used, batch, pending_cancel)
+                                                status, retries_used, batch, pending_cancel,
+                                                pretested)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Batch, id, kind, prs, state, parent, base_sha,
                                                 commit, created_at, started_at, finished_at,
                                                 bisect_root, bisect_parent, failed_step, log_url)

@@ -145,12 +145,14 @@ class Parser {
           Fail(v, what + " must be merge, squash or rebase");
         }
       } else if (key == "singleton_retries") Int(v, what, 0, 100, &c.singleton_retries);
+      else if (key == "pretest") Bool(v, what, &c.pretest);
+      else if (key == "pretest_bypass") Int(v, what, 0, 1000, &c.pretest_bypass);
       else if (key == "merged_label") String(v, what, &out_->config.merged_label);
       else {
         Unknown(kv.first, key,
                 "target_batch_size, max_wait, concurrency, pending_failure_depth, "
                 "optimistic_merging, bisection, bisection_concurrency, merge_method, "
-                "singleton_retries, merged_label");
+                "singleton_retries, pretest, pretest_bypass, merged_label");
       }
     }
     if (out_->errors.empty()) {

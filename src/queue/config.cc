@@ -25,6 +25,7 @@ std::string Validate(const QueueConfig& c) {
   if (c.pending_failure_depth < 0) return "pending_failure_depth must not be negative";
   if (c.bisection_concurrency < 1) return "bisection_concurrency must be at least 1";
   if (c.singleton_retries < 0) return "singleton_retries must not be negative";
+  if (c.pretest_bypass < 0) return "pretest_bypass must not be negative";
   return "";
 }
 

@@ -15,6 +15,7 @@ class Machine {
   Machine(State& s, Time now, std::vector<Effect>& out) : s_(s), now_(now), out_(out) {}
 
   void Handle(const Event& event) {
+    if (!s_.index.built) RebuildIndexes(s_);
     std::visit([this](const auto& e) { On(e); }, event);
     Advance();
   }
@@ -25,7 +26,7 @@ class Machine {
   void On(const Enqueue& e) {
     if (Entry* old = FindEntry(e.pr)) {
       if (old->head_sha == e.head_sha) {
-        old->priority = e.priority;
+        SetPriority(*old, e.priority);
         Report r = MakeReport(e.pr, ReportKind::kQueued, "Already queued" + PositionText(e.pr) + ".");
         Emit(std::move(r));
         return;
@@ -41,6 +42,7 @@ class Machine {
     entry.enqueued_at = now_;
     entry.seq = s_.next_seq++;
     s_.entries[e.pr] = entry;
+    IndexWaiting(entry);
     Emit(MakeReport(e.pr, ReportKind::kQueued, "Queued" + PositionText(e.pr) + "."));
   }
 
@@ -55,7 +57,7 @@ class Machine {
   }
 
   void On(const Reprioritize& e) {
-    if (Entry* entry = FindEntry(e.pr)) entry->priority = e.priority;
+    if (Entry* entry = FindEntry(e.pr)) SetPriority(*entry, e.priority);
   }
 
   void On(const BatchBuilt& e) {
@@ -68,7 +70,7 @@ class Machine {
     }
     assert(!e.commit.empty());
     b->commit = e.commit;
-    b->state = BatchState::kTesting;
+    SetState(*b, BatchState::kTesting);
     b->started_at = now_;
     Emit(StartRun{b->id, b->commit});
     for (PrNumber pr : b->prs) {
@@ -84,7 +86,7 @@ class Machine {
     if (!b || b->state != BatchState::kBuilding) return;
     s_.build_backoff_until = now_ + kBuildBackoff;
     if (b->kind == BatchKind::kBisect) {
-      b->state = BatchState::kQueued;
+      SetState(*b, BatchState::kQueued);
       b->base_sha.clear();
       return;
     }
@@ -99,7 +101,7 @@ class Machine {
       b->failed_step = e.failed_step;
       b->log_url = e.log_url;
     }
-    b->state = e.passed ? BatchState::kPassed : BatchState::kFailed;
+    SetState(*b, e.passed ? BatchState::kPassed : BatchState::kFailed);
     if (e.passed) return;  // Advance() lands it (or, a bisection half, returns it)
     if (b->kind == BatchKind::kBisect) {
       BisectFailed(*b);
@@ -191,6 +193,7 @@ class Machine {
     if (b.kind == BatchKind::kMain) {
       DissolveMainFrom(0, reason);
     } else {
+      for (PrNumber pr : b.prs) s_.entries.at(pr).pretested = true;  // it passed alone
       ReturnBatchEntries(b, reason);
       FinishBatch(b.id);
       DissolveMainFrom(FirstUnfrozenMainIndex(), reason);
@@ -231,8 +234,8 @@ class Machine {
     // their runs away. Otherwise it waits, and returns to the queue as soon
     // as the main queue moves the tip (ReturnStaleBisectPasses).
     if (MainInFlight() > 0) return;
-    for (auto& [id, b] : s_.batches) {
-      if (b.kind != BatchKind::kBisect || b.state != BatchState::kPassed) continue;
+    for (BatchId id : BisectNodes(BatchState::kPassed)) {
+      Batch& b = s_.batches.at(id);
       if (b.base_sha == s_.tip) {
         StartLanding(b, Land{b.id, b.commit, s_.tip, PrsLandingWith(s_, b.id)});
         return;
@@ -241,21 +244,25 @@ class Machine {
   }
 
   void StartLanding(Batch& b, Land land) {
-    b.state = BatchState::kLanding;
+    SetState(b, BatchState::kLanding);
     s_.landing = b.id;
     Emit(std::move(land));
   }
 
   // A passed bisection half whose base is no longer the tip goes back to the
   // front of the main queue (its entries keep their enqueue times).
+  // With pretest on, it returns at once while main batches are in flight:
+  // its entries join the main queue instead of waiting for the tip to move.
   void ReturnStaleBisectPasses() {
+    if (BisectNodes(BatchState::kPassed).empty()) return;
+    bool join_main = s_.config.pretest && MainInFlight() > 0;
     std::vector<BatchId> stale;
-    for (auto& [id, b] : s_.batches) {
-      if (b.kind == BatchKind::kBisect && b.state == BatchState::kPassed && b.base_sha != s_.tip)
-        stale.push_back(id);
+    for (BatchId id : BisectNodes(BatchState::kPassed)) {
+      if (join_main || s_.batches.at(id).base_sha != s_.tip) stale.push_back(id);
     }
     for (BatchId id : stale) {
       Batch& b = s_.batches.at(id);
+      for (PrNumber pr : b.prs) s_.entries.at(pr).pretested = true;  // not waiting: not indexed
       ReturnBatchEntries(b, "passed in isolation; retesting on the current target");
       FinishBatch(id);
     }
@@ -268,12 +275,14 @@ class Machine {
   // their pass can land instead of returning to the main queue.
   void RestartUnstartedBisectNodes() {
     std::vector<BatchId> restart;
-    for (const auto& [id, b] : s_.batches) {
-      if (b.kind != BatchKind::kBisect || b.base_sha == s_.tip) continue;
-      if (b.state == BatchState::kBuilding ||
-          (b.state == BatchState::kTesting && b.started_at == now_))
-        restart.push_back(id);
+    for (BatchId id : BisectNodes(BatchState::kBuilding)) {
+      if (s_.batches.at(id).base_sha != s_.tip) restart.push_back(id);
     }
+    for (BatchId id : BisectNodes(BatchState::kTesting)) {
+      const Batch& b = s_.batches.at(id);
+      if (b.base_sha != s_.tip && b.started_at == now_) restart.push_back(id);
+    }
+    std::sort(restart.begin(), restart.end());  // in id order, as the batches map
     for (BatchId id : restart) {
       Batch old = s_.batches.at(id);
       if (old.state == BatchState::kTesting) Emit(CancelRun{id});
@@ -283,17 +292,26 @@ class Machine {
   }
 
   // Rule 5: the failed batch leaves the main queue; everything behind it was
-  // built on it and is rebuilt.
+  // built on it and is rebuilt. Its bisection starts at once (halves are
+  // tested in isolation, so their results are evidence whatever happens
+  // ahead), but its own failure counts against it only if the tree it was
+  // built on passed: a batch stacked on one still testing may have failed
+  // because of it.
   void FailMainBatch(size_t index) {
     BatchId id = s_.main[index];
+    const Batch* base = index == 0 ? nullptr : FindBatch(s_.main[index - 1]);
+    bool evidence = !base || base->state == BatchState::kPassed ||
+                    base->state == BatchState::kLanding;
     DissolveMainFrom(index + 1, "a batch ahead failed; rebuilding without it");
     s_.main.erase(s_.main.begin() + index);
-    BisectFailed(s_.batches.at(id));
+    BisectFailed(s_.batches.at(id), evidence);
   }
 
   // `failed` has finished failing (a main batch out of the queue, or a
-  // bisection node): split it, retry its singleton, or kick the culprit.
-  void BisectFailed(Batch& failed) {
+  // bisection node): split it, retry its singleton, or kick the culprit. A
+  // singleton whose failure is not `evidence` against it is tested alone
+  // without spending a retry.
+  void BisectFailed(Batch& failed, bool evidence = true) {
     BatchId root = failed.kind == BatchKind::kMain ? failed.id : failed.bisect_root;
     const Batch done = failed;  // `failed` is gone after FinishBatch
     const std::vector<PrNumber>& prs = done.prs;
@@ -306,8 +324,8 @@ class Machine {
     }
     PrNumber pr = prs.front();
     Entry& entry = s_.entries.at(pr);
-    if (entry.retries_used < s_.config.singleton_retries) {
-      ++entry.retries_used;
+    if (!evidence || entry.retries_used < s_.config.singleton_retries) {
+      if (evidence) ++entry.retries_used;
       NewBisectNode(prs, root, done.id);
       return;
     }
@@ -330,9 +348,11 @@ class Machine {
     return msg;
   }
 
+  // A bisection node; `root` 0 makes it a root of its own (a pretest batch).
   void NewBisectNode(const std::vector<PrNumber>& prs, BatchId root, BatchId parent) {
     Batch node;
     node.id = s_.next_batch_id++;
+    if (root == 0) root = node.id;
     node.kind = BatchKind::kBisect;
     node.prs = prs;
     node.state = BatchState::kQueued;
@@ -341,9 +361,10 @@ class Machine {
     node.bisect_parent = parent;
     for (PrNumber pr : prs) {
       Entry& e = s_.entries.at(pr);
-      e.status = EntryStatus::kBisecting;
+      SetStatus(e, EntryStatus::kBisecting);
       e.batch = node.id;
     }
+    IndexBatch(node);
     s_.batches[node.id] = std::move(node);
   }
 
@@ -400,38 +421,76 @@ class Machine {
     return false;
   }
 
-  bool Waiting() const {
-    for (const auto& [pr, e] : s_.entries)
-      if (e.status == EntryStatus::kWaiting) return true;
-    return false;
+  bool Waiting() const { return !s_.index.waiting.empty(); }
+
+  // The first `limit` entries of `set` in queue order.
+  static std::vector<PrNumber> FirstOf(const WaitingSet& set, size_t limit) {
+    std::vector<PrNumber> out;
+    for (auto it = set.order.begin(); it != set.order.end() && out.size() < limit; ++it)
+      out.push_back(std::get<3>(*it));
+    return out;
+  }
+
+  static Time OldestOf(const WaitingSet& set) {
+    return set.by_time.empty() ? 0 : std::get<0>(*set.by_time.begin());
   }
 
   // Whether waiting entries could still form a batch (now or when the timer fires).
   bool CanFormMore() const { return !s_.paused && Waiting() && now_ >= s_.build_backoff_until; }
 
-  Time OldestWaiting() const {
-    Time oldest = 0;
-    bool any = false;
-    for (const auto& [pr, e] : s_.entries) {
-      if (e.status != EntryStatus::kWaiting) continue;
-      if (!any || e.enqueued_at < oldest) oldest = e.enqueued_at;
-      any = true;
-    }
-    return oldest;
-  }
-
+  // Rule 2. With pretest on, main batches form from pretested entries only
+  // (from any while fewer than pretest_bypass main batches in flight hold
+  // untested ones), and pretest batches (bisection nodes of their own) from
+  // the untested rest, while a bisection slot is free.
   bool FormBatches() {
     if (s_.paused || s_.tip.empty() || now_ < s_.build_backoff_until) return false;
+    bool pretest = s_.config.pretest;
+    int untested_in_flight = pretest ? UntestedMainInFlight() : 0;
+    size_t target = static_cast<size_t>(s_.config.target_batch_size);
     bool formed = false;
     while (MainInFlight() < s_.config.concurrency && !DepthBlocked()) {
-      size_t target = static_cast<size_t>(s_.config.target_batch_size);
-      std::vector<PrNumber> waiting = WaitingInOrder(s_, target);
+      bool any = !pretest || untested_in_flight < s_.config.pretest_bypass;
+      const WaitingSet& from = any ? s_.index.waiting : s_.index.pretested;
+      std::vector<PrNumber> waiting = FirstOf(from, target);
       if (waiting.empty()) break;
-      if (waiting.size() < target && now_ - OldestWaiting() < s_.config.max_wait) break;
+      if (waiting.size() < target && now_ - OldestOf(from) < s_.config.max_wait) break;
       NewMainBatch(waiting);
+      if (pretest && HoldsUntested(waiting)) ++untested_in_flight;
+      formed = true;
+    }
+    if (!pretest) return formed;
+    while (BisectSlotsTaken() < s_.config.bisection_concurrency) {
+      std::vector<PrNumber> waiting = FirstOf(s_.index.untested, target);
+      if (waiting.empty()) break;
+      if (waiting.size() < target && now_ - OldestOf(s_.index.untested) < s_.config.max_wait) break;
+      NewBisectNode(waiting, 0, 0);
       formed = true;
     }
     return formed;
+  }
+
+  bool HoldsUntested(const std::vector<PrNumber>& prs) const {
+    for (PrNumber pr : prs)
+      if (!s_.entries.at(pr).pretested) return true;
+    return false;
+  }
+
+  int UntestedMainInFlight() const {
+    int n = 0;
+    for (BatchId id : s_.main) {
+      const Batch& b = s_.batches.at(id);
+      if ((b.state == BatchState::kWaitingBase || b.state == BatchState::kBuilding ||
+           b.state == BatchState::kTesting) && HoldsUntested(b.prs))
+        ++n;
+    }
+    return n;
+  }
+
+  // Bisection nodes building, testing, or queued for a slot.
+  int BisectSlotsTaken() const {
+    return static_cast<int>(BisectNodes(BatchState::kQueued).size() +
+                            BisectNodes(BatchState::kBuilding).size() +
+                            BisectNodes(BatchState::kTesting).size());
   }
 
   void NewMainBatch(const std::vector<PrNumber>& prs) {
@@ -443,7 +502,7 @@ class Machine {
     b.created_at = now_;
     for (PrNumber pr : prs) {
       Entry& e = s_.entries.at(pr);
-      e.status = EntryStatus::kBatched;
+      SetStatus(e, EntryStatus::kBatched);
       e.batch = b.id;
     }
     s_.main.push_back(b.id);
@@ -466,41 +525,49 @@ class Machine {
 
   void StartBisectBuilds() {
     if (s_.tip.empty() || now_ < s_.build_backoff_until) return;
-    int active = 0;
-    for (const auto& [id, b] : s_.batches) {
-      if (b.kind == BatchKind::kBisect &&
-          (b.state == BatchState::kBuilding || b.state == BatchState::kTesting))
-        ++active;
+    int active = static_cast<int>(BisectNodes(BatchState::kBuilding).size() +
+                                  BisectNodes(BatchState::kTesting).size());
+    std::vector<BatchId> start;
+    for (BatchId id : BisectNodes(BatchState::kQueued)) {
+      if (active + static_cast<int>(start.size()) >= s_.config.bisection_concurrency) break;
+      start.push_back(id);
     }
-    for (auto& [id, b] : s_.batches) {
-      if (active >= s_.config.bisection_concurrency) break;
-      if (b.kind != BatchKind::kBisect || b.state != BatchState::kQueued) continue;
-      StartBuild(b, s_.tip);
-      ++active;
-    }
+    for (BatchId id : start) StartBuild(s_.batches.at(id), s_.tip);
   }
 
   void StartBuild(Batch& b, const std::string& base) {
     b.base_sha = base;
-    b.state = BatchState::kBuilding;
+    SetState(b, BatchState::kBuilding);
     BuildBatch build{b.id, base, s_.tip, {}, s_.config.merge_method};
     for (PrNumber pr : b.prs) build.entries.push_back({pr, s_.entries.at(pr).head_sha});
     Emit(std::move(build));
   }
 
-  bool BisectQueued() const {
-    for (const auto& [id, b] : s_.batches)
-      if (b.kind == BatchKind::kBisect && b.state == BatchState::kQueued) return true;
-    return false;
-  }
+  bool BisectQueued() const { return !BisectNodes(BatchState::kQueued).empty(); }
 
   // Wakes the queue when the oldest waiting entry reaches max_wait, or when a
   // build backoff ends.
   void ArmFormationTimer() {
     Time at = 0;
-    if (Waiting()) at = std::max(OldestWaiting() + s_.config.max_wait, s_.build_backoff_until);
-    else if (BisectQueued()) at = s_.build_backoff_until;
-    else return;
+    if (Waiting()) {
+      auto deadline = [&](const WaitingSet& set) {
+        return std::max(OldestOf(set) + s_.config.max_wait, s_.build_backoff_until);
+      };
+      if (!s_.config.pretest) {
+        at = deadline(s_.index.waiting);
+      } else {
+        // The earlier of the two formations' deadlines still to come.
+        for (const WaitingSet* set : {&s_.index.untested, &s_.index.pretested}) {
+          if (set->empty()) continue;
+          Time d = deadline(*set);
+          if (d > now_ && (at == 0 || d < at)) at = d;
+        }
+      }
+    } else if (BisectQueued()) {
+      at = s_.build_backoff_until;
+    } else {
+      return;
+    }
     if (at <= now_ || at == s_.timer_at) return;
     s_.timer_at = at;
     Emit(ArmTimer{at});
@@ -584,7 +651,7 @@ class Machine {
   void ReturnToWaiting(PrNumber pr, const std::string& reason) {
     Entry* e = FindEntry(pr);
     if (!e) return;
-    e->status = EntryStatus::kWaiting;
+    SetStatus(*e, EntryStatus::kWaiting);
     e->batch = 0;
     if (!e->pending_cancel.empty()) {
       std::string why = e->pending_cancel;
@@ -629,13 +696,60 @@ class Machine {
       result = "pass";
     else if (it->second.state == BatchState::kFailed)
       result = "fail";
+    UnindexBatch(it->second);
     Emit(BatchDone{std::move(it->second), result});
     s_.batches.erase(it);
+  }
+
+  // ---- indexes (StateIndexes): every change of an entry's status or
+  // priority, and of a batch's state, goes through these -------------------------
+
+  void IndexWaiting(const Entry& e) {
+    s_.index.waiting.Insert(e);
+    (e.pretested ? s_.index.pretested : s_.index.untested).Insert(e);
+  }
+
+  void UnindexWaiting(const Entry& e) {
+    s_.index.waiting.Erase(e);
+    (e.pretested ? s_.index.pretested : s_.index.untested).Erase(e);
+  }
+
+  void SetStatus(Entry& e, EntryStatus status) {
+    if (e.status == status) return;
+    if (e.status == EntryStatus::kWaiting) UnindexWaiting(e);
+    e.status = status;
+    if (e.status == EntryStatus::kWaiting) IndexWaiting(e);
+  }
+
+  void SetPriority(Entry& e, int priority) {
+    if (e.status == EntryStatus::kWaiting) UnindexWaiting(e);
+    e.priority = priority;
+    if (e.status == EntryStatus::kWaiting) IndexWaiting(e);
+  }
+
+  // Only bisection nodes are indexed: the main queue is short and kept in order.
+  void IndexBatch(const Batch& b) {
+    if (b.kind == BatchKind::kBisect) s_.index.bisect[static_cast<size_t>(b.state)].insert(b.id);
+  }
+
+  void UnindexBatch(const Batch& b) {
+    if (b.kind == BatchKind::kBisect) s_.index.bisect[static_cast<size_t>(b.state)].erase(b.id);
+  }
+
+  void SetState(Batch& b, BatchState state) {
+    UnindexBatch(b);
+    b.state = state;
+    IndexBatch(b);
+  }
+
+  const std::set<BatchId>& BisectNodes(BatchState state) const {
+    return s_.index.bisect[static_cast<size_t>(state)];
   }
 
   // ---- helpers ---------------------------------------------------------------
 
   void EndEntry(PrNumber pr, Report report) {
+    if (Entry* e = FindEntry(pr); e && e->status == EntryStatus::kWaiting) UnindexWaiting(*e);
     s_.entries.erase(pr);
     Emit(std::move(report));
   }

@@ -14,13 +14,24 @@
 //     the deepest run of landable batches lands in one move;
 //  5-6. a failed batch is bisected at once, or, with pending_failure_depth d,
 //     after the d batches behind it finished without one passing (with
-//     optimistic_merging, one passing lands it and everything up to it);
+//     optimistic_merging, one passing lands it and everything up to it); a
+//     singleton's failure counts against it only if the batch it was stacked
+//     on had passed, else it is first tested alone without spending a retry;
 //  7. bisection halves are tested on the tip, bisection_concurrency at once;
 //     a passing half lands if the tip is still its base and no main batch is
 //     in flight (landing would discard their runs), else it goes back to the
 //     front of the waiting queue once the tip moves;
 //  8. cancel / new head rebuilds the batch holding the entry and all behind;
 //  9. a target moved by someone else rebuilds every main batch.
+// Option `pretest` (QueueConfig): new entries are first tested alone, as
+// bisection roots of their own; passes land at once if nothing tests in the
+// main queue, else join the main queue at once (Entry::pretested); main
+// batches form only from pretested entries, except for `pretest_bypass`
+// batches in flight.
+//
+// Cost: a Step costs what it changes (entries and batches it touches, the
+// main queue's length), not the number of entries or bisection nodes: the
+// State keeps indexes (StateIndexes) that Step maintains.
 
 #include <vector>
 

@@ -31,6 +31,15 @@ bool Before(const Entry& a, const Entry& b) {
 }  // namespace
 
 std::vector<PrNumber> WaitingInOrder(const State& s, size_t limit) {
+  std::vector<PrNumber> out;
+  if (s.index.built) {
+    out.reserve(std::min(limit, s.index.waiting.order.size()));
+    for (const auto& key : s.index.waiting.order) {
+      if (out.size() >= limit) break;
+      out.push_back(std::get<3>(key));
+    }
+    return out;
+  }
   std::vector<const Entry*> waiting;
   for (const auto& [pr, e] : s.entries) {
     if (e.status == EntryStatus::kWaiting) waiting.push_back(&e);
@@ -42,7 +51,6 @@ std::vector<PrNumber> WaitingInOrder(const State& s, size_t limit) {
   } else {
     std::sort(waiting.begin(), waiting.end(), by_order);
   }
-  std::vector<PrNumber> out;
   out.reserve(waiting.size());
   for (const Entry* e : waiting) out.push_back(e->pr);
   return out;
@@ -51,10 +59,69 @@ std::vector<PrNumber> WaitingInOrder(const State& s, size_t limit) {
 int WaitingPosition(const State& s, PrNumber pr) {
   auto it = s.entries.find(pr);
   if (it == s.entries.end() || it->second.status != EntryStatus::kWaiting) return 0;
+  const Entry& e = it->second;
+  if (s.index.built) {
+    const auto& w = s.index.waiting.order;
+    auto at = w.find(std::make_tuple(-e.priority, e.enqueued_at, e.seq, e.pr));
+    if (at == w.end()) return 0;
+    // Walk towards both ends at once; whichever is reached first gives the rank.
+    auto back = at, fwd = at;
+    int steps = 0;
+    while (true) {
+      if (back == w.begin()) return steps + 1;
+      if (++fwd == w.end()) return static_cast<int>(w.size()) - steps;
+      --back;
+      ++steps;
+    }
+  }
   int ahead = 0;
-  for (const auto& [other, e] : s.entries)
-    if (e.status == EntryStatus::kWaiting && Before(e, it->second)) ++ahead;
+  for (const auto& [other, o] : s.entries)
+    if (o.status == EntryStatus::kWaiting && Before(o, e)) ++ahead;
   return ahead + 1;
+}
+
+void WaitingSet::Insert(const Entry& e) {
+  order.emplace(-e.priority, e.enqueued_at, e.seq, e.pr);
+  by_time.emplace(e.enqueued_at, e.seq, e.pr);
+}
+
+void WaitingSet::Erase(const Entry& e) {
+  order.erase(std::make_tuple(-e.priority, e.enqueued_at, e.seq, e.pr));
+  by_time.erase(std::make_tuple(e.enqueued_at, e.seq, e.pr));
+}
+
+namespace {
+
+StateIndexes IndexesOf(const State& s) {
+  StateIndexes index;
+  for (const auto& [pr, e] : s.entries) {
+    if (e.status != EntryStatus::kWaiting) continue;
+    index.waiting.Insert(e);
+    (e.pretested ? index.pretested : index.untested).Insert(e);
+  }
+  for (const auto& [id, b] : s.batches) {
+    if (b.kind == BatchKind::kBisect) index.bisect[static_cast<size_t>(b.state)].insert(id);
+  }
+  index.built = true;
+  return index;
+}
+
+}  // namespace
+
+void RebuildIndexes(State& s) { s.index = IndexesOf(s); }
+
+std::string CheckIndexes(const State& s) {
+  if (!s.index.built) return "the indexes are not built";
+  const StateIndexes fresh = IndexesOf(s);
+  if (!(fresh.waiting == s.index.waiting)) return "the waiting index disagrees with the entries";
+  if (!(fresh.untested == s.index.untested) || !(fresh.pretested == s.index.pretested))
+    return "the pretested/untested index disagrees with the entries";
+  for (size_t i = 0; i < kBatchStates; ++i) {
+    if (fresh.bisect[i] != s.index.bisect[i])
+      return std::string("the index of bisection nodes ") +
+             BatchStateName(static_cast<BatchState>(i)) + " disagrees with the batches";
+  }
+  return "";
 }
 
 std::vector<PrNumber> PrsLandingWith(const State& s, BatchId batch) {

@@ -3,10 +3,13 @@
 // one queue (one repository + target branch). Plain data; Step() in step.h is
 // the only thing that changes it.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/duration.h"
@@ -38,6 +41,7 @@ struct Entry {
   int retries_used = 0;     // singleton retries spent
   BatchId batch = 0;        // the batch holding it, 0 while waiting
   std::string pending_cancel;  // cancel asked while its batch was landing
+  bool pretested = false;   // passed a run in isolation on the tip (a pretest or bisection node)
 };
 
 enum class BatchKind { kMain, kBisect };
@@ -75,6 +79,35 @@ struct Batch {
 
 inline constexpr size_t kPastTipsKept = 32;
 
+inline constexpr size_t kBatchStates = 7;  // the number of BatchState values
+
+// Waiting entries, ordered two ways.
+struct WaitingSet {
+  // In queue order (rule 1): (-priority, enqueued_at, seq, pr).
+  std::set<std::tuple<int, Time, std::int64_t, PrNumber>> order;
+  // By enqueue time: (enqueued_at, seq, pr); the first is the oldest.
+  std::set<std::tuple<Time, std::int64_t, PrNumber>> by_time;
+
+  bool empty() const { return order.empty(); }
+  void Insert(const Entry& e);
+  void Erase(const Entry& e);
+  bool operator==(const WaitingSet&) const = default;
+};
+
+// Indexes over a State's entries and batches, so that a Step costs what it
+// changes rather than the size of the queue. Derived data: never persisted,
+// and rebuilt by Step when `built` is false (a State just decoded, or put
+// together by hand). Step keeps them current; code outside Step that changes
+// `entries` or `batches` of a State it will Step again must call
+// RebuildIndexes() (or clear `built`). CheckIndexes() says whether they agree.
+struct StateIndexes {
+  bool built = false;
+  WaitingSet waiting;                  // every waiting entry
+  WaitingSet untested, pretested;      // the same, split by Entry::pretested
+  // Bisection nodes by state (index: the BatchState's value), ids ascending.
+  std::array<std::set<BatchId>, kBatchStates> bisect;
+};
+
 struct State {
   std::string target_branch = "main";
   std::string tip;               // the target branch's commit, as last known
@@ -92,12 +125,24 @@ struct State {
   Time timer_at = 0;                   // the formation timer armed, 0 when none
   BatchId landing = 0;                 // the batch whose Land is in flight, 0 when none
   Time build_backoff_until = 0;        // after a BuildFailed: form nothing before this
+  StateIndexes index;                  // derived; see StateIndexes
 };
 
-// Waiting entries in queue order (rule 1); at most `limit` of them.
+// Recomputes `s.index` from its entries and batches.
+void RebuildIndexes(State& s);
+
+// Empty when `s.index` is built and agrees with the entries and batches;
+// otherwise what disagrees. Costs O(entries + batches): for tests and the
+// simulator's invariant checks.
+std::string CheckIndexes(const State& s);
+
+// Waiting entries in queue order (rule 1); at most `limit` of them. With the
+// indexes built this costs O(limit), else a sort of the entries.
 std::vector<PrNumber> WaitingInOrder(const State& s, size_t limit = SIZE_MAX);
 
 // Position (1-based) of a waiting entry in queue order, 0 if not waiting.
+// With the indexes built this costs O(min(position, waiting - position)):
+// cheap for the front and for the back, where a new entry usually goes.
 int WaitingPosition(const State& s, PrNumber pr);
 
 // The entries a landing of `batch` carries: a bisection node's own; for a

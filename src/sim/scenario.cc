@@ -125,6 +125,8 @@ Result<queue::QueueConfig> ParseConfig(const json& c) {
   if (bisection != "binary") return Invalid("config.bisection: only \"binary\" is supported");
   q.bisection_concurrency = c.value("bisection_concurrency", q.bisection_concurrency);
   q.singleton_retries = c.value("singleton_retries", q.singleton_retries);
+  q.pretest = c.value("pretest", q.pretest);
+  q.pretest_bypass = c.value("pretest_bypass", q.pretest_bypass);
   if (c.contains("merge_method") &&
       !queue::ParseMergeMethod(c.at("merge_method").get<std::string>(), &q.merge_method))
     return Invalid("config.merge_method must be merge, squash or rebase");

@@ -11,6 +11,7 @@
 //                "bursts": [{"at_s": 34200, "count": 20, "within_s": 60}],
 //                "shared_fraction": 0.3, "action_merging": true}
 // "ci" also takes "shared_fraction" and "action_merging" (see CiModel).
+// "config" also takes "pretest" and "pretest_bypass" (see queue::QueueConfig).
 // Any explicit key overrides the tier's preset. Generated pull requests are
 // named P1, P2, ... in arrival order. With a workload, run durations are drawn
 // per run from a lognormal (median ci_median_s, sigma ci_sigma, truncated at

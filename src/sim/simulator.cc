@@ -13,9 +13,10 @@ namespace {
 
 const engine::QueueKey kKey{"sim/repo", "main"};
 
-// Structural invariants of a queue state; empty when all hold. The entry
-// side costs O(entries); `entries_too` lets a huge backlog skip it on most steps.
-std::string CheckState(const queue::State& s, bool entries_too) {
+// Structural invariants of a queue state; empty when all hold. Costs
+// O(entries + batches); `indexes_too` adds queue::CheckIndexes (a rebuild of
+// the indexes, several times dearer).
+std::string CheckState(const queue::State& s, bool indexes_too) {
   for (const auto& [id, b] : s.batches) {
     if (b.prs.empty()) return "batch #" + std::to_string(id) + " is empty";
     for (auto pr : b.prs) {
@@ -37,7 +38,6 @@ std::string CheckState(const queue::State& s, bool entries_too) {
     if (it == s.batches.end() || it->second.state != queue::BatchState::kLanding)
       return "landing #" + std::to_string(s.landing) + " is not a batch in landing state";
   }
-  if (!entries_too) return "";
   for (const auto& [pr, e] : s.entries) {
     bool waiting = e.status == queue::EntryStatus::kWaiting;
     if (waiting != (e.batch == 0))
@@ -45,6 +45,7 @@ std::string CheckState(const queue::State& s, bool entries_too) {
     if (!waiting && !s.batches.count(e.batch))
       return "entry " + std::to_string(pr) + " points at missing batch #" + std::to_string(e.batch);
   }
+  if (indexes_too) return queue::CheckIndexes(s);
   return "";
 }
 
@@ -102,11 +103,14 @@ class Run {
       for (const auto& e : effects) line += " " + queue::ToString(e);
       std::fprintf(stderr, "%s\n%s", line.c_str(), queue::ToString(state).c_str());
     }
-    if (violation_.empty()) {
-      // Every step checks the batches; the entries too, except on every
-      // step of a backlog of thousands (then every 64th step).
-      bool entries_too = state.entries.size() < 2000 || step_ % 64 == 0;
-      std::string broken = CheckState(state, entries_too);
+    // A small state is checked after every step. A large one (a backlog of
+    // thousands) every 1 + size/64 steps, its indexes every 1 + size/2, so
+    // that checking costs O(1) per step amortized instead of O(queue).
+    std::int64_t size = static_cast<std::int64_t>(state.entries.size() + state.batches.size());
+    bool check = step_ % (1 + size / 64) == 0;
+    bool indexes_too = step_ % (1 + size / 2) == 0;
+    if (violation_.empty() && (check || indexes_too)) {
+      std::string broken = CheckState(state, indexes_too);
       if (!broken.empty())
         violation_ = "invariant broken at step " + std::to_string(step_) + " (" + last_event_ +
                      "): " + broken + "\n" + queue::ToString(state);

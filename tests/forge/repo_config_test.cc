@@ -61,6 +61,25 @@ TEST_CASE("custom resources, env, network and the merged label are read") {
   CHECK(p.config.pipeline[0].network);
 }
 
+TEST_CASE("pretest and pretest_bypass are read, off and 0 by default, and checked") {
+  RepoConfigParse on = ParseRepoConfig("queue:\n  pretest: true\n  pretest_bypass: 2\n");
+  REQUIRE_MESSAGE(on.ok(), on.ErrorsText());
+  CHECK(on.config.queue.pretest);
+  CHECK(on.config.queue.pretest_bypass == 2);
+  RepoConfigParse off = ParseRepoConfig("queue:\n  concurrency: 4\n");
+  REQUIRE(off.ok());
+  CHECK_FALSE(off.config.queue.pretest);
+  CHECK(off.config.queue.pretest_bypass == 0);
+  RepoConfigParse bad = ParseRepoConfig("queue:\n  pretest: often\n  pretest_bypass: -1\n");
+  INFO(bad.ErrorsText());
+  REQUIRE(bad.errors.size() == 2);
+  CHECK(bad.errors[0].line == 2);
+  CHECK(bad.errors[0].message.find("queue.pretest must be true or false") != std::string::npos);
+  CHECK(bad.errors[1].line == 3);
+  CHECK(bad.errors[1].message.find("queue.pretest_bypass must be between 0 and") != std::string::npos);
+  CHECK(bad.config == engine::RepoConfig{});
+}
+
 TEST_CASE("an empty file takes every default") {
   RepoConfigParse p = ParseRepoConfig("");
   CHECK(p.ok());

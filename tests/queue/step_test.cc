@@ -478,3 +478,27 @@ TEST_CASE("a late push echo of a tip the queue already left is ignored") {
   CHECK(h.state.tip == "elsewhere");
   CHECK(h.state.past_tips.back() == "c1");
 }
+
+TEST_CASE("a stacked singleton failing before the batch ahead finishes is tested alone before any kick") {
+  QueueConfig c = Config(1, 2);
+  c.max_wait = 0;
+  Harness h(c);  // singleton_retries = 0
+  h.Enqueue(1);
+  h.Enqueue(2);
+  h.BuildAllPending();
+  REQUIRE(h.B(2).base_sha == "c1");
+  // 2 was built on 1, which is bad and still testing: 2's failure is 1's fault.
+  h.Apply(RunFinished{2, false, "unit", "log://2"});
+  CHECK(h.Outcome(ReportKind::kKicked).empty());
+  h.BuildAllPending();
+  BatchId alone = 0;
+  for (const auto& [id, b] : h.state.batches)
+    if (b.kind == BatchKind::kBisect && b.prs == std::vector<PrNumber>{2}) alone = id;
+  REQUIRE(alone != 0);
+  CHECK(h.B(alone).base_sha == "tip0");
+  h.Apply(RunFinished{1, false, "unit", "log://1"});
+  CHECK(h.Outcome(ReportKind::kKicked) == std::vector<PrNumber>{1});  // the front failed on the tip
+  h.Apply(RunFinished{alone, true, "", ""});
+  CHECK(h.Outcome(ReportKind::kKicked) == std::vector<PrNumber>{1});
+  CHECK(h.state.entries.count(2) == 1);  // passed alone: it lands or waits again
+}
