@@ -10,7 +10,8 @@ runtime=(git ca-certificates libgit2-1.5 libsqlite3-0 libssl3 libyaml-cpp0.7 lib
 build=(g++ meson ninja-build pkg-config python3 git
        libgit2-dev libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libcpp-httplib-dev
        libssl-dev doctest-dev libyaml-cpp-dev libcli11-dev libspdlog-dev
-       clang libclang-rt-14-dev)
+       clang libclang-rt-14-dev
+       chromium)  # headless browser for the dashboard test (tests/api)
 
 if [[ ${1:-} == --runtime ]]; then want=("${runtime[@]}"); else want=("${runtime[@]}" "${build[@]}"); fi
 

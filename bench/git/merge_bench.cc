@@ -4,8 +4,13 @@
 //   cli        `mergeyard merge-batch` as a process (when --mergeyard is given)
 //   merge-tree `git merge-tree --write-tree`, one process per merge
 //   libgit2    stock git_merge_commits + git_index_write_tree_to per merge
-// Usage: git_merge_bench REPO BASE REF... [--runs N] [--mergeyard BIN] [--label L]
+// Usage: git_merge_bench REPO BASE REF... [--runs N] [--mergeyard BIN] [--label L] [--fresh]
 // Prints one table row (ms, median of N runs).
+//
+// By default every run merges in REPO itself, so from the second run on the
+// merged trees are already there and no contender pays for writing them.
+// --fresh gives each contender, in each run, a copy of REPO made beforehand
+// (not timed), so every merged object is new, as in service.
 
 #include <git2.h>
 #include <sys/wait.h>
@@ -61,7 +66,18 @@ struct Args {
   std::vector<std::string> refs;
   int runs = 5;
   bool only_mergeyard = false;  // --only-mergeyard: for profiling
+  bool fresh = false;
 };
+
+// The repository a contender works in: REPO, or with --fresh a new copy of it.
+std::string Workspace(const Args& a) {
+  if (!a.fresh) return a.repo;
+  std::string copy = a.repo + ".fresh";
+  int status = 0;
+  Run("rm -rf '" + copy + "' && cp -a '" + a.repo + "' '" + copy + "'", &status);
+  if (status != 0) Die("cannot copy " + a.repo);
+  return copy;
+}
 
 // Stock libgit2: whole-index merges, one per pull request, merge commits chained.
 std::string StockLibgit2(git_repository* repo, const Args& a) {
@@ -102,8 +118,8 @@ std::string StockLibgit2(git_repository* repo, const Args& a) {
 }
 
 // git merge-tree, one process per merge; commit-tree (untimed) chains them.
-std::string MergeTreeChain(const Args& a, double* ms) {
-  std::string git = "git -C '" + a.repo + "' ";
+std::string MergeTreeChain(const Args& a, const std::string& repo, double* ms) {
+  std::string git = "git -C '" + repo + "' ";
   std::string cur = Run(git + "rev-parse " + a.base);
   std::string tree;
   *ms = 0;
@@ -129,6 +145,7 @@ int main(int argc, char** argv) {
     else if (s == "--mergeyard" && i + 1 < argc) a.mergeyard = argv[++i];
     else if (s == "--label" && i + 1 < argc) a.label = argv[++i];
     else if (s == "--only-mergeyard") a.only_mergeyard = true;
+    else if (s == "--fresh") a.fresh = true;
     else pos.push_back(s);
   }
   if (pos.size() < 3) Die("usage: git_merge_bench REPO BASE REF... [--runs N] [--mergeyard BIN]");
@@ -136,6 +153,9 @@ int main(int argc, char** argv) {
   a.base = pos[1];
   a.refs.assign(pos.begin() + 2, pos.end());
   git_libgit2_init();
+  // Fresh copies start from REPO without the results of earlier runs
+  // (merge commits are unreachable: no run moves a ref).
+  if (a.fresh) Run("git -C '" + a.repo + "' prune --expire=now");
 
   std::vector<double> fast, cli, mtree, stock;
   std::string fast_tree, cli_tree, mtree_tree, stock_tree;
@@ -145,15 +165,16 @@ int main(int argc, char** argv) {
     spec.base = a.base;
     for (const auto& ref : a.refs) spec.parts.push_back({ref, 0, ref});
     spec.now = (1700000000LL + r) * 1000;  // new commits each run, as in service
+    std::string repo_path = Workspace(a);
     fast.push_back(TimeMs([&] {
-      auto b = mergeyard::git::BuildBatchAt(a.repo, spec);
+      auto b = mergeyard::git::BuildBatchAt(repo_path, spec);
       if (!b) Die(b.error().ToString());
       fast_tree = b->tree;
       full_merges = b->full_merges;
     }));
     if (a.only_mergeyard) continue;
     if (!a.mergeyard.empty()) {
-      std::string cmd = "'" + a.mergeyard + "' merge-batch --json --repo '" + a.repo + "' --base " + a.base;
+      std::string cmd = "'" + a.mergeyard + "' merge-batch --json --repo '" + Workspace(a) + "' --base " + a.base;
       for (const auto& ref : a.refs) cmd += " " + ref;
       std::string out;
       cli.push_back(TimeMs([&] { out = Run(cmd); }));
@@ -161,13 +182,15 @@ int main(int argc, char** argv) {
       if (at != std::string::npos) cli_tree = out.substr(at + 9, 40);
     }
     double ms = 0;
-    mtree_tree = MergeTreeChain(a, &ms);
+    mtree_tree = MergeTreeChain(a, Workspace(a), &ms);
     mtree.push_back(ms);
+    std::string stock_path = Workspace(a);
     git_repository* repo = nullptr;
-    if (git_repository_open(&repo, a.repo.c_str()) < 0) Die("cannot open " + a.repo);
+    if (git_repository_open(&repo, stock_path.c_str()) < 0) Die("cannot open " + stock_path);
     stock.push_back(TimeMs([&] { stock_tree = StockLibgit2(repo, a); }));
     git_repository_free(repo);
   }
+  if (a.fresh) Run("rm -rf '" + a.repo + ".fresh'");
   if (a.only_mergeyard) {
     std::printf("mergeyard: %.1f ms (median of %d)\n", Median(fast), a.runs);
     return 0;

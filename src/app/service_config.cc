@@ -37,12 +37,15 @@ constexpr Key kKeys[] = {
     {"github.private_key_file", "MERGEYARD_GITHUB_PRIVATE_KEY_FILE", false},
     {"github.token", "MERGEYARD_GITHUB_TOKEN", true},
     {"github.webhook_secret", "MERGEYARD_GITHUB_WEBHOOK_SECRET", true},
+    {"github.clone_url", "MERGEYARD_GITHUB_CLONE_URL", false},
     {"gitlab.url", "MERGEYARD_GITLAB_URL", false},
     {"gitlab.token", "MERGEYARD_GITLAB_TOKEN", true},
     {"gitlab.webhook_secret", "MERGEYARD_GITLAB_WEBHOOK_SECRET", true},
+    {"gitlab.clone_url", "MERGEYARD_GITLAB_CLONE_URL", false},
     {"gitea.url", "MERGEYARD_GITEA_URL", false},
     {"gitea.token", "MERGEYARD_GITEA_TOKEN", true},
     {"gitea.webhook_secret", "MERGEYARD_GITEA_WEBHOOK_SECRET", true},
+    {"gitea.clone_url", "MERGEYARD_GITEA_CLONE_URL", false},
 };
 constexpr const char* kSections[] = {"log", "github", "gitlab", "gitea"};
 
@@ -200,9 +203,14 @@ Status Apply(const std::string& name, const Setting& s, ServiceConfig* c) {
       {"gitlab.url", &c->gitlab.url}, {"gitlab.token", &c->gitlab.token},
       {"gitlab.webhook_secret", &c->gitlab.webhook_secret}, {"gitea.url", &c->gitea.url},
       {"gitea.token", &c->gitea.token}, {"gitea.webhook_secret", &c->gitea.webhook_secret},
-      {"listen", &c->listen}};
+      {"github.clone_url", &c->github.clone_url}, {"gitlab.clone_url", &c->gitlab.clone_url},
+      {"gitea.clone_url", &c->gitea.clone_url}, {"listen", &c->listen}};
   if (name == "listen" && !ValidListen(s.value)) return bad("must be host:port");
-  if ((name.ends_with("url")) && !s.value.empty() && !ValidUrl(s.value)) {
+  if (name.ends_with("clone_url")) {
+    if (!s.value.empty() && !ValidUrl(s.value) && !s.value.starts_with("file://") && !s.value.starts_with("/")) {
+      return bad("must be an http(s):// or file:// URL or an absolute path");
+    }
+  } else if (name.ends_with("url") && !s.value.empty() && !ValidUrl(s.value)) {
     return bad("must start with http:// or https://");
   }
   if (name == "data_dir" && s.value.empty()) return bad("must not be empty");
@@ -264,12 +272,15 @@ std::string ServiceConfig::ToString() const {
     << "github.private_key_file: " << github.private_key_file << "\n"
     << "github.token: " << Secret(github.token) << "\n"
     << "github.webhook_secret: " << Secret(github.webhook_secret) << "\n"
+    << "github.clone_url: " << github.clone_url << "\n"
     << "gitlab.url: " << gitlab.url << "\n"
     << "gitlab.token: " << Secret(gitlab.token) << "\n"
     << "gitlab.webhook_secret: " << Secret(gitlab.webhook_secret) << "\n"
+    << "gitlab.clone_url: " << gitlab.clone_url << "\n"
     << "gitea.url: " << gitea.url << "\n"
     << "gitea.token: " << Secret(gitea.token) << "\n"
-    << "gitea.webhook_secret: " << Secret(gitea.webhook_secret) << "\n";
+    << "gitea.webhook_secret: " << Secret(gitea.webhook_secret) << "\n"
+    << "gitea.clone_url: " << gitea.clone_url << "\n";
   return o.str();
 }
 

@@ -19,18 +19,21 @@ struct GithubSettings {
   std::string private_key_file;  // ...PEM file of the App's private key
   std::string token;             // ...a token (secret)
   std::string webhook_secret;    // secret; empty: ServiceConfig::webhook_secret
+  std::string clone_url;         // git remote template, "{repo}" = owner/name; empty: https://github.com/{repo}.git
 };
 
 struct GitlabSettings {
   std::string url = "https://gitlab.com";
   std::string token;             // secret
   std::string webhook_secret;    // secret (X-Gitlab-Token); empty: the default
+  std::string clone_url;         // git remote template; empty: <url>/{repo}.git
 };
 
 struct GiteaSettings {
   std::string url;               // e.g. https://gitea.example.com; no default
   std::string token;             // secret
   std::string webhook_secret;    // secret; empty: the default
+  std::string clone_url;         // git remote template; empty: <url>/{repo}.git
 };
 
 struct ServiceConfig {

@@ -18,8 +18,21 @@ void Engine::Post(const QueueKey& key, queue::Event event) {
   {
     std::lock_guard<std::mutex> lock(inbox_mu_);
     inbox_.emplace_back(key, std::move(event));
+    ++posted_;
   }
   inbox_cv_.notify_one();
+}
+
+Status Engine::PostDurable(const QueueKey& key, queue::Event event) {
+  std::unique_lock<std::mutex> lock(inbox_mu_);
+  inbox_.emplace_back(key, std::move(event));
+  const std::int64_t mine = ++posted_;
+  inbox_cv_.notify_one();
+  applied_cv_.wait_for(lock, std::chrono::milliseconds(durable_timeout_),
+                       [&] { return applied_ >= mine || failed_ || interrupted_ || mine <= last_dropped_; });
+  if (failed_) return Transient("the engine stopped: its store refused a transition");
+  if (applied_ < mine || mine <= last_dropped_) return Transient("the queue did not confirm the event in time");
+  return Ok();
 }
 
 bool Engine::WaitForEvent(Duration timeout) {
@@ -35,6 +48,7 @@ void Engine::Interrupt() {
     interrupted_ = true;
   }
   inbox_cv_.notify_all();
+  applied_cv_.notify_all();
 }
 
 std::vector<std::pair<QueueKey, queue::Event>> Engine::TakeInbox() {
@@ -42,6 +56,9 @@ std::vector<std::pair<QueueKey, queue::Event>> Engine::TakeInbox() {
   std::vector<std::pair<QueueKey, queue::Event>> out(std::make_move_iterator(inbox_.begin()),
                                                       std::make_move_iterator(inbox_.end()));
   inbox_.clear();
+  taken_ += static_cast<std::int64_t>(out.size());
+  last_dropped_ = taken_;  // whoever waits on one of these is told it is not durable
+  applied_cv_.notify_all();
   return out;
 }
 
@@ -56,8 +73,15 @@ Result<int> Engine::DrainSome(int max_events) {
       if (inbox_.empty()) break;
       next = std::move(inbox_.front());
       inbox_.pop_front();
+      ++taken_;
     }
     Status s = Apply(next.first, next.second);
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      if (s.ok()) applied_ = taken_;
+      else failed_ = true;
+    }
+    applied_cv_.notify_all();
     if (!s.ok()) return s.error();
     ++ran;
   }

@@ -53,6 +53,11 @@ class Engine final : public EventSink {
 
   // EventSink. Thread-safe; never blocks on the engine's work.
   void Post(const QueueKey& key, queue::Event event) override;
+  // Blocks until the event's transition is committed (by whichever thread
+  // drains), at most durable_timeout. Errors: kTransient on timeout, on
+  // Interrupt(), or when the store refused a transition.
+  Status PostDurable(const QueueKey& key, queue::Event event) override;
+  void set_durable_timeout(Duration timeout) { durable_timeout_ = timeout; }
 
   // Processes posted events (and those their effects post) until none is
   // left. Returns how many transitions ran, or the store's error — after which
@@ -90,6 +95,16 @@ class Engine final : public EventSink {
   std::condition_variable inbox_cv_;
   std::deque<std::pair<QueueKey, queue::Event>> inbox_;
   bool interrupted_ = false;
+  // Inbox items are numbered in posting order. taken_: items removed from
+  // the inbox; applied_: the last item whose transition committed;
+  // last_dropped_: the last item TakeInbox removed unprocessed.
+  std::int64_t posted_ = 0;
+  std::int64_t taken_ = 0;
+  std::int64_t applied_ = 0;
+  std::int64_t last_dropped_ = 0;
+  bool failed_ = false;
+  std::condition_variable applied_cv_;
+  Duration durable_timeout_ = 30 * kSecond;
 
   mutable std::mutex state_mu_;
   std::map<QueueKey, queue::State> queues_;

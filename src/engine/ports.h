@@ -29,6 +29,15 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void Post(const QueueKey& key, queue::Event event) = 0;
+  // Posts, and where the sink can, waits until the transition the event
+  // causes is committed, so the caller may forget the event (e.g. mark the
+  // webhook delivery that carried it as handled). Errors: kTransient when
+  // that could not be confirmed (the caller keeps the event and retries;
+  // events are idempotent for the queue). The default only posts.
+  virtual Status PostDurable(const QueueKey& key, queue::Event event) {
+    Post(key, std::move(event));
+    return Ok();
+  }
 };
 
 // Builds batch commits and moves the target branch.

@@ -257,4 +257,14 @@ core::Backend::Stats ExecService::Stats() {
   return backend_->stats();
 }
 
+std::vector<core::ExecutionView> ExecService::ListExecutions(std::size_t recent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return backend_->ListExecutions(recent);
+}
+
+std::vector<core::ExecutorView> ExecService::ListExecutors() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return backend_->ListExecutors();
+}
+
 }  // namespace mergeyard::exec

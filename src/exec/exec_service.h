@@ -83,6 +83,9 @@ class ExecService {
   ContentStore& content() { return cas_; }
   const core::BackendConfig& config() const { return options_.backend; }
   core::Backend::Stats Stats();
+  // Read-only listings for the admin API (see core::Backend).
+  std::vector<core::ExecutionView> ListExecutions(std::size_t recent);
+  std::vector<core::ExecutorView> ListExecutors();
   const Clock& clock() const { return clock_; }
 
  private:

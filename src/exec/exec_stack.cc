@@ -26,13 +26,18 @@ Result<std::unique_ptr<ExecStack>> ExecStack::Start(ExecStackOptions o, const Cl
     LOG_INFO("local executor started",
              {{"isolation", lo.sandbox && BwrapAvailable() ? "bwrap" : "process-group"}});
   }
-  s->run_port_ = std::make_unique<PipelineRunPort>(*s->service_, *s->workspace_, o.configs, o.public_url);
+  auto links = LogLinks::LoadOrCreate(o.data_dir + "/log-link.key");
+  if (!links) return links.error();
+  s->log_links_ = std::make_unique<LogLinks>(*links);
+  s->run_port_ = std::make_unique<PipelineRunPort>(*s->service_, *s->workspace_, o.configs, o.public_url,
+                                                   s->log_links_.get());
   return s;
 }
 
 ExecStack::~ExecStack() { Stop(); }
 
 void ExecStack::Mount(httplib::Server& server, ApiTokens tokens) {
+  tokens.log_links = log_links_.get();
   RegisterRoutes(server, *service_, workspace_.get(), std::move(tokens));
 }
 

@@ -8,7 +8,7 @@
 //   exec::ExecStackOptions o;
 //   o.data_dir = data_dir + "/exec";
 //   o.mirror_of = [&](const std::string& repo) { return mirrors.PathOf(repo); };
-//   o.configs = [&](const std::string& repo) { return repo_configs.Get(repo); };
+//   o.configs = [&](const engine::QueueKey& key) { return configs.LastGood(key.repo, key.branch); };
 //   auto stack = exec::ExecStack::Start(o, clock);      // Result<unique_ptr>
 //   (*stack)->Mount(http_server, {admin_token, executor_token});
 //   engine uses (*stack)->run_port();  ... (*stack)->Stop() before exit.
@@ -30,7 +30,7 @@ struct ExecStackOptions {
   std::string data_dir;                 // exec data: cache, content store, logs, worktrees
   RepoPathFn mirror_of;                 // repo -> bare mirror path on this machine
   RepoPathFn fetch_url;                 // repo -> URL remote executors fetch from (default: mirror_of)
-  RepoConfigLookup configs;             // repo -> its parsed .mergeyard.yml
+  RepoConfigLookup configs;             // queue -> its parsed .mergeyard.yml
   std::string public_url;               // prefixes log URLs in RunFinished
   bool local_executor = true;
   LocalExecutorOptions local;           // scratch_dir defaults under data_dir
@@ -42,6 +42,7 @@ class ExecStack {
   static Result<std::unique_ptr<ExecStack>> Start(ExecStackOptions options, const Clock& clock);
   ~ExecStack();
 
+  // Mounts the execution API; signed log links (see log_links.h) are accepted.
   void Mount(httplib::Server& server, ApiTokens tokens);
   engine::RunPort& run_port() { return *run_port_; }
   ExecService& service() { return *service_; }
@@ -54,6 +55,7 @@ class ExecStack {
   std::unique_ptr<GitCliWorkspace> workspace_;
   std::unique_ptr<ExecService> service_;
   std::unique_ptr<LocalExecutor> local_;
+  std::unique_ptr<LogLinks> log_links_;
   std::unique_ptr<PipelineRunPort> run_port_;
   bool stopped_ = false;
 };

@@ -109,7 +109,7 @@ void Execute(ExecService& service, TreeResolver* trees, const httplib::Request& 
 }
 
 void RegisterClientRoutes(httplib::Server& server, ExecService& service, TreeResolver* trees,
-                          const std::string& token) {
+                          const std::string& token, const LogLinks* links) {
   server.Post("/api/v1/actions/execute", Guard(token, [&service, trees](const httplib::Request& req, httplib::Response& res) {
                 Execute(service, trees, req, res);
               }));
@@ -120,11 +120,18 @@ void RegisterClientRoutes(httplib::Server& server, ExecService& service, TreeRes
                if (!v) return SendError(res, 404, "not_found", "no execution " + id);
                SendJson(res, ViewJson(*v));
              }));
-  server.Get(R"(/api/v1/executions/([^/]+)/log)", Guard(token, [&service](const httplib::Request& req, httplib::Response& res) {
-               auto log = service.ReadLog(req.matches[1]);
-               if (!log) return SendError(res, log.error());
-               res.set_content(*log, "text/plain; charset=utf-8");
-             }));
+  auto read_log = [&service](const httplib::Request& req, httplib::Response& res) {
+    auto log = service.ReadLog(req.matches[1]);
+    if (!log) return SendError(res, log.error());
+    res.set_content(*log, "text/plain; charset=utf-8");
+  };
+  server.Get(R"(/api/v1/executions/([^/]+)/log)",
+             [links, guarded = Guard(token, read_log), read_log](const httplib::Request& req, httplib::Response& res) {
+               if (links && req.has_param("sig") && links->Verify(req.matches[1], req.get_param_value("sig"))) {
+                 return read_log(req, res);
+               }
+               guarded(req, res);
+             });
   server.Post(R"(/api/v1/executions/([^/]+)/leave)", Guard(token, [&service](const httplib::Request& req, httplib::Response& res) {
                 auto body = ParseBody(req, res);
                 if (!body) return;
@@ -239,7 +246,7 @@ Status ResolveInputTree(TreeResolver& trees, core::Action& action) {
 
 void RegisterRoutes(httplib::Server& server, ExecService& service, TreeResolver* trees,
                     ApiTokens tokens) {
-  RegisterClientRoutes(server, service, trees, tokens.admin);
+  RegisterClientRoutes(server, service, trees, tokens.admin, tokens.log_links);
   const auto& cfg = service.config();
   RegisterExecutorRoutes(server, service, tokens.executor, cfg.lease_duration, cfg.lease_grace);
 }

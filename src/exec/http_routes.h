@@ -28,11 +28,16 @@
 #include "exec/exec_service.h"
 #include "exec/workspace.h"
 
+#include "exec/log_links.h"
+
 namespace mergeyard::exec {
 
 struct ApiTokens {
   std::string admin;     // empty: client routes refuse everything
   std::string executor;  // empty: executor routes refuse everything
+  // Also lets GET /api/v1/executions/{id}/log?sig=... through without a
+  // token when sig is the link's signature (may be null: token only).
+  const LogLinks* log_links = nullptr;
 };
 
 // `trees` resolves input trees for submitted actions (may be null: actions

@@ -39,9 +39,9 @@ core::Action StepAction(const engine::QueueKey& key, const engine::PipelineStep&
 }
 
 PipelineRunPort::PipelineRunPort(ExecService& service, TreeResolver& trees, RepoConfigLookup configs,
-                                 std::string public_url)
+                                 std::string public_url, const LogLinks* links)
     : service_(service), trees_(trees), configs_(std::move(configs)),
-      public_url_(std::move(public_url)) {
+      public_url_(std::move(public_url)), links_(links) {
   worker_ = std::thread([this] { Worker(); });
 }
 
@@ -118,7 +118,7 @@ void PipelineRunPort::Start(const engine::QueueKey& key, const queue::StartRun& 
     runs_[rk] = run;
   }
   Post([this, run] {
-    auto config = configs_(run->key.repo);
+    auto config = configs_(run->key);
     if (!config) {
       LOG_WARN("no repository config for run", {{"repo", run->key.repo}});
       Finish(run, false, "configuration", "");
@@ -197,7 +197,10 @@ void PipelineRunPort::Finish(const std::shared_ptr<Run>& run, bool passed, const
   f.batch = run->start.batch;
   f.passed = passed;
   f.failed_step = passed ? "" : step;
-  if (!execution.empty()) f.log_url = public_url_ + "/api/v1/executions/" + execution + "/log";
+  if (!execution.empty()) {
+    f.log_url = public_url_ + "/api/v1/executions/" + execution + "/log";
+    if (links_) f.log_url += "?sig=" + links_->Sign(execution);
+  }
   engine::EventSink* sink;
   {
     std::lock_guard<std::mutex> lock(mu_);

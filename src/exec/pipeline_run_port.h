@@ -24,11 +24,13 @@
 #include "engine/ports.h"
 #include "engine/repo_config.h"
 #include "exec/exec_service.h"
+#include "exec/log_links.h"
 #include "exec/workspace.h"
 
 namespace mergeyard::exec {
 
-using RepoConfigLookup = std::function<std::optional<engine::RepoConfig>(const std::string& repo)>;
+// The configuration of a queue (its target branch's .mergeyard.yml, last good).
+using RepoConfigLookup = std::function<std::optional<engine::RepoConfig>(const engine::QueueKey& key)>;
 
 // The action for one pipeline step on `commit` (input.tree not yet resolved).
 core::Action StepAction(const engine::QueueKey& key, const engine::PipelineStep& step,
@@ -36,9 +38,11 @@ core::Action StepAction(const engine::QueueKey& key, const engine::PipelineStep&
 
 class PipelineRunPort final : public engine::RunPort {
  public:
-  // `public_url` prefixes log URLs (e.g. "http://127.0.0.1:8080"; may be empty).
+  // `public_url` prefixes log URLs (e.g. "http://127.0.0.1:8080"; may be
+  // empty); with `links`, log URLs carry a signature that opens them
+  // without a token.
   PipelineRunPort(ExecService& service, TreeResolver& trees, RepoConfigLookup configs,
-                  std::string public_url = "");
+                  std::string public_url = "", const LogLinks* links = nullptr);
   ~PipelineRunPort() override;
 
   // engine::RunPort
@@ -62,6 +66,7 @@ class PipelineRunPort final : public engine::RunPort {
   TreeResolver& trees_;
   RepoConfigLookup configs_;
   std::string public_url_;
+  const LogLinks* links_ = nullptr;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;

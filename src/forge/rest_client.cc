@@ -26,6 +26,18 @@ std::int64_t ToInt(const std::string& s, std::int64_t fallback) {
   return (end && *end == '\0') ? v : fallback;
 }
 
+// A limit answer, to be retried after the forge's own delay.
+bool RateLimited(const HttpResponse& r) {
+  return r.status == 429 ||
+         (r.status == 403 && (r.Header("x-ratelimit-remaining") == "0" || !r.Header("retry-after").empty() ||
+                              Lower(r.body).find("secondary rate limit") != std::string::npos));
+}
+
+std::string StatusClass(int status) {
+  if (status < 100 || status > 599) return "error";
+  return std::to_string(status / 100) + "xx";
+}
+
 void SplitBase(const std::string& base, std::string* origin, std::string* prefix) {
   const size_t scheme = base.find("://");
   const size_t path = base.find('/', scheme == std::string::npos ? 0 : scheme + 3);
@@ -48,6 +60,27 @@ nlohmann::json HttpResponse::Json() const {
 RestClient::RestClient(RestOptions options, AuthProvider* auth, const Clock& clock, Sleeper sleep)
     : options_(std::move(options)), auth_(auth), clock_(clock), sleep_(std::move(sleep)) {
   SplitBase(options_.base_url, &origin_, &prefix_);
+  metrics::Registry& m = options_.metrics ? *options_.metrics : metrics::Default();
+  const std::string& forge = options_.forge;
+  requests_metric_ = &m.Counters("mergeyard_forge_requests_total",
+                                 "HTTP requests sent to forge APIs (retries included), by method and status class.",
+                                 {"forge", "method", "status"});
+  duration_metric_ = &m.Histograms("mergeyard_forge_request_duration_seconds",
+                                   "Time for one forge API request to be answered.", {"forge"},
+                                   {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})
+                          .With({forge});
+  retries_metric_ = &m.Counters("mergeyard_forge_retries_total",
+                                "Forge API requests retried, by reason.", {"forge", "reason"});
+  rate_limit_waits_metric_ = &m.Counters("mergeyard_forge_rate_limit_waits_total",
+                                         "Waits forced by a forge's rate limit.", {"forge"})
+                                  .With({forge});
+  rate_limit_seconds_metric_ = &m.Counters("mergeyard_forge_rate_limit_wait_seconds_total",
+                                           "Time spent waiting for a forge's rate limit.", {"forge"})
+                                    .With({forge});
+  rate_limit_rejections_metric_ =
+      &m.Counters("mergeyard_forge_rate_limit_rejections_total",
+                  "Forge API requests given up because the rate limit outlasts max_wait.", {"forge"})
+           .With({forge});
   if (!sleep_) {
     sleep_ = [](Duration d) { std::this_thread::sleep_for(std::chrono::milliseconds(d)); };
   }
@@ -56,6 +89,16 @@ RestClient::RestClient(RestOptions options, AuthProvider* auth, const Clock& clo
 std::int64_t RestClient::requests_sent() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sent_;
+}
+
+void RestClient::CountExchange(const std::string& method, int status, Duration took) {
+  requests_metric_->With({options_.forge, method, StatusClass(status)}).Inc();
+  duration_metric_->Observe(static_cast<double>(std::max<Duration>(took, 0)) / kSecond);
+}
+
+void RestClient::CountRateLimitWait(Duration wait) {
+  rate_limit_waits_metric_->Inc();
+  rate_limit_seconds_metric_->Inc(static_cast<double>(wait) / kSecond);
 }
 
 Result<HttpResponse> RestClient::SendOnce(const std::string& method, const std::string& path,
@@ -69,6 +112,7 @@ Result<HttpResponse> RestClient::SendOnce(const std::string& method, const std::
     std::lock_guard<std::mutex> lock(mu_);
     ++sent_;
   }
+  const Time started = clock_.Now();
   try {
     httplib::Client cli(origin_);
     cli.set_connection_timeout(std::chrono::milliseconds(options_.connect_timeout));
@@ -88,6 +132,7 @@ Result<HttpResponse> RestClient::SendOnce(const std::string& method, const std::
       req.set_header("Content-Type", "application/json");
     }
     auto res = cli.send(req);
+    CountExchange(method, res ? res->status : 0, clock_.Now() - started);
     if (!res) return Transient(method + " " + path + ": " + httplib::to_string(res.error()));
     HttpResponse out;
     out.status = res->status;
@@ -95,6 +140,7 @@ Result<HttpResponse> RestClient::SendOnce(const std::string& method, const std::
     for (const auto& [k, v] : res->headers) out.headers[Lower(k)] = v;
     return out;
   } catch (const std::exception& e) {
+    CountExchange(method, 0, clock_.Now() - started);
     return Transient(method + " " + path + ": " + e.what());
   }
 }
@@ -129,10 +175,7 @@ Duration RestClient::WaitForQuota() {
 }
 
 Duration RestClient::RetryDelay(const HttpResponse& r, int attempt) {
-  const bool rate_limited =
-      r.status == 429 ||
-      (r.status == 403 && (r.Header("x-ratelimit-remaining") == "0" || !r.Header("retry-after").empty() ||
-                           Lower(r.body).find("secondary rate limit") != std::string::npos));
+  const bool rate_limited = RateLimited(r);
   if (!rate_limited && r.status < 500) return -1;
   const std::string retry_after = r.Header("retry-after");
   if (!retry_after.empty()) {
@@ -155,9 +198,13 @@ Result<HttpResponse> RestClient::Send(const std::string& method, const std::stri
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
     const Duration quota_wait = WaitForQuota();
     if (quota_wait > options_.max_wait) {
+      rate_limit_rejections_metric_->Inc();
       return Transient("rate limited for another " + std::to_string(quota_wait / 1000) + "s");
     }
-    if (quota_wait > 0) sleep_(quota_wait);
+    if (quota_wait > 0) {
+      CountRateLimitWait(quota_wait);
+      sleep_(quota_wait);
+    }
     HeaderList headers = extra;
     if (auth_) {
       auto auth = auth_->Headers(repo);
@@ -166,6 +213,7 @@ Result<HttpResponse> RestClient::Send(const std::string& method, const std::stri
     }
     auto res = SendOnce(method, path, headers, json_body);
     Duration delay;
+    bool rate_limited = false;
     if (!res.ok()) {
       if (res.error().code != ErrorCode::kTransient) return res.error();
       last = res.error();
@@ -174,14 +222,19 @@ Result<HttpResponse> RestClient::Send(const std::string& method, const std::stri
       NoteRateLimit(*res);
       delay = RetryDelay(*res, attempt);
       if (delay < 0) return res;
+      rate_limited = RateLimited(*res);
       last = Transient(method + " " + path + ": HTTP " + std::to_string(res->status));
     }
     if (attempt + 1 >= options_.max_attempts) break;
     if (delay > options_.max_wait) {
+      if (rate_limited) rate_limit_rejections_metric_->Inc();
       return Transient(last.message + "; retry in " + std::to_string(delay / 1000) + "s");
     }
     LOG_DEBUG("forge request retried", {{"path", path}, {"error", last.message},
                                         {"delay_ms", std::to_string(delay)}});
+    const char* reason = !res.ok() ? "transport" : rate_limited ? "rate_limited" : "server_error";
+    retries_metric_->With({options_.forge, reason}).Inc();
+    if (rate_limited) CountRateLimitWait(delay);
     sleep_(delay);
   }
   return last;

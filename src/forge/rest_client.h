@@ -4,6 +4,17 @@
 // backoff and jitter, rate limits (`retry-after`, `x-ratelimit-*`,
 // `ratelimit-*`, GitHub secondary limits) and `Link: rel="next"` pagination.
 // Thread-safe: every request uses its own connection.
+//
+// Metrics (labelled with RestOptions::forge):
+//   mergeyard_forge_requests_total{forge,method,status}  every HTTP exchange, retries
+//       included; status "2xx".."5xx", or "error" when no answer came
+//   mergeyard_forge_request_duration_seconds{forge}      one per exchange
+//   mergeyard_forge_retries_total{forge,reason}          reason: rate_limited,
+//       server_error, transport
+//   mergeyard_forge_rate_limit_waits_total{forge}, ..._wait_seconds_total{forge}
+//       sleeps forced by a rate limit, and their length
+//   mergeyard_forge_rate_limit_rejections_total{forge}   requests failed because
+//       the rate limit would last longer than max_wait
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +28,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/metrics.h"
 #include "base/result.h"
 
 namespace mergeyard::forge {
@@ -61,6 +73,8 @@ struct RestOptions {
   Duration read_timeout = 30 * kSecond;
   std::string user_agent = "mergeyard";
   HeaderList default_headers;          // e.g. Accept, X-GitHub-Api-Version
+  std::string forge = "unknown";       // the metrics' forge label: "github", "gitlab", "gitea"
+  metrics::Registry* metrics = nullptr;  // null: metrics::Default()
 };
 
 class RestClient {
@@ -97,6 +111,8 @@ class RestClient {
   Duration Backoff(int attempt);
   void NoteRateLimit(const HttpResponse& r);
   Duration WaitForQuota();
+  void CountExchange(const std::string& method, int status, Duration took);
+  void CountRateLimitWait(Duration wait);
 
   RestOptions options_;
   std::string origin_;   // scheme://host[:port]
@@ -108,6 +124,13 @@ class RestClient {
   std::mt19937_64 rng_{std::random_device{}()};
   Time quota_reset_at_ = 0;  // remaining was 0 until then
   std::int64_t sent_ = 0;
+
+  metrics::CounterFamily* requests_metric_;
+  metrics::Histogram* duration_metric_;
+  metrics::CounterFamily* retries_metric_;
+  metrics::Counter* rate_limit_waits_metric_;
+  metrics::Counter* rate_limit_seconds_metric_;
+  metrics::Counter* rate_limit_rejections_metric_;
 };
 
 // Maps a final response status to an error (ok for 2xx): 401 kUnauthorized,

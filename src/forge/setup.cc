@@ -30,6 +30,30 @@ std::string WithApiPath(const std::string& url, const std::string& api) {
   return u + api;
 }
 
+// The web origin of a forge given its web or API URL.
+std::string WebUrl(const std::string& url) {
+  std::string u = TrimSlash(url);
+  if (u == "https://api.github.com") return "https://github.com";
+  if (auto api = u.find("/api/"); api != std::string::npos) u = u.substr(0, api);
+  return u;
+}
+
+std::string CloneTemplate(const std::string& configured, const std::string& forge_url) {
+  if (!configured.empty()) return configured;
+  return WebUrl(forge_url) + "/{repo}.git";
+}
+
+// The token inside an Authorization / PRIVATE-TOKEN header value.
+std::string TokenOf(const HeaderList& headers) {
+  for (const auto& [name, value] : headers) {
+    for (const char* prefix : {"Bearer ", "token "}) {
+      if (value.starts_with(prefix)) return value.substr(std::string(prefix).size());
+    }
+    if (name == "PRIVATE-TOKEN") return value;
+  }
+  return "";
+}
+
 }  // namespace
 
 void ForgeSettings::FillFromEnvironment() {
@@ -41,6 +65,9 @@ void ForgeSettings::FillFromEnvironment() {
   FromEnv(&gitlab_token, "MERGEYARD_GITLAB_TOKEN");
   FromEnv(&gitea_url, "MERGEYARD_GITEA_URL");
   FromEnv(&gitea_token, "MERGEYARD_GITEA_TOKEN");
+  FromEnv(&github_clone_url, "MERGEYARD_GITHUB_CLONE_URL");
+  FromEnv(&gitlab_clone_url, "MERGEYARD_GITLAB_CLONE_URL");
+  FromEnv(&gitea_clone_url, "MERGEYARD_GITEA_CLONE_URL");
 }
 
 std::string GithubApiUrl(const std::string& url) {
@@ -56,6 +83,23 @@ std::string GitlabApiUrl(const std::string& url) {
 std::string GiteaApiUrl(const std::string& url) { return WithApiPath(url, "/api/v1"); }
 
 ForgeClients::~ForgeClients() = default;
+
+Result<GitAccess> ForgeClients::GitAccessFor(const std::string& repo, ForgeKind kind) {
+  if (kind == ForgeKind::kForgejo) kind = ForgeKind::kGitea;
+  auto it = remotes_.find(kind);
+  if (it == remotes_.end()) return NotFound(std::string("no ") + ForgeKindName(kind) + " forge is configured");
+  GitAccess out;
+  out.kind = kind;
+  out.url = it->second.clone_url;
+  if (auto at = out.url.find("{repo}"); at != std::string::npos) out.url.replace(at, 6, repo);
+  const bool local = !out.url.starts_with("http://") && !out.url.starts_with("https://");
+  if (!local) {
+    auto headers = it->second.auth->Headers(repo);
+    if (!headers.ok()) return headers.error();
+    out.token = TokenOf(*headers);
+  }
+  return out;
+}
 
 Result<std::unique_ptr<ForgeClients>> ConnectForges(const ForgeSettings& s, const Clock& clock,
                                                     ForgeDirectory& directory) {
@@ -80,6 +124,8 @@ Result<std::unique_ptr<ForgeClients>> ConnectForges(const ForgeSettings& s, cons
     out->rest_.push_back(std::make_unique<RestClient>(options, out->auth_.back().get(), clock));
     directory.Add(std::make_shared<github::GithubApi>(*out->rest_.back(), github::ApiOptions{app}));
     out->configured_.push_back(app ? "github (app)" : "github (token)");
+    out->remotes_[ForgeKind::kGithub] = {CloneTemplate(s.github_clone_url, s.github_url.empty() ? "https://github.com" : s.github_url),
+                                         out->auth_.back().get()};
   }
   if (!s.gitlab_token.empty()) {
     out->auth_.push_back(std::make_unique<StaticAuth>("PRIVATE-TOKEN", s.gitlab_token));
@@ -87,6 +133,8 @@ Result<std::unique_ptr<ForgeClients>> ConnectForges(const ForgeSettings& s, cons
                                                       out->auth_.back().get(), clock));
     directory.Add(std::make_shared<gitlab::GitlabApi>(*out->rest_.back()));
     out->configured_.push_back("gitlab");
+    out->remotes_[ForgeKind::kGitlab] = {CloneTemplate(s.gitlab_clone_url, s.gitlab_url.empty() ? "https://gitlab.com" : s.gitlab_url),
+                                         out->auth_.back().get()};
   }
   if (!s.gitea_token.empty() && !s.gitea_url.empty()) {
     out->auth_.push_back(std::make_unique<StaticAuth>("Authorization", "token " + s.gitea_token));
@@ -94,6 +142,7 @@ Result<std::unique_ptr<ForgeClients>> ConnectForges(const ForgeSettings& s, cons
                                                       out->auth_.back().get(), clock));
     directory.Add(std::make_shared<gitea::GiteaApi>(*out->rest_.back()));
     out->configured_.push_back("gitea");
+    out->remotes_[ForgeKind::kGitea] = {CloneTemplate(s.gitea_clone_url, s.gitea_url), out->auth_.back().get()};
   }
   return out;
 }

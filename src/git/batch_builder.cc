@@ -3,11 +3,13 @@
 #include <git2/sys/commit.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "git/git_error.h"
 #include "git/handles.h"
 #include "git/oid.h"
 #include "git/tree_merge.h"
+#include "git/tree_store.h"
 
 namespace mergeyard::git {
 
@@ -37,6 +39,9 @@ class Builder {
       return GitFailure(rc, "making the committer signature");
     }
     committer_.reset(sig);
+    auto store = TreeStore::Open(repo_);
+    if (!store) return store.error();
+    store_ = std::move(*store);
     current_ = *base;
     for (const BatchPart& part : spec_.parts) {
       auto head = ParseOid(part.head);
@@ -73,7 +78,7 @@ class Builder {
 
   Status MergeOrSquash(const BatchPart& part, const git_commit* head,
                        std::vector<std::string>* conflicts) {
-    auto merged = MergeCommits(repo_, current_, *git_commit_id(head));
+    auto merged = MergeCommits(repo_, current_, *git_commit_id(head), store_.get());
     if (!merged) return merged.error();
     if (merged->full_merge) ++out_.full_merges;
     if (!merged->clean) {
@@ -154,7 +159,7 @@ class Builder {
         parent_tree = git_commit_tree_id(p);
       }
       auto merged = MergeTrees(repo_, parent_tree, *git_commit_tree_id(cur->get()),
-                               *git_commit_tree_id(c->get()));
+                               *git_commit_tree_id(c->get()), store_.get());
       if (!merged) return merged.error();
       if (merged->full_merge) ++out_.full_merges;
       if (!merged->clean) {
@@ -191,6 +196,7 @@ class Builder {
   git_repository* repo_;
   const BatchSpec& spec_;
   SignaturePtr committer_;
+  std::unique_ptr<TreeStore> store_;  // the trees of this batch, read once
   git_oid current_{};
   BatchCommit out_;
 };

@@ -195,6 +195,12 @@ void MirrorGitPort::Drop(const engine::QueueKey& key, const queue::BatchDone& do
   }
 }
 
+Result<std::string> MirrorGitPort::RemoteTip(const engine::QueueKey& key) {
+  auto locked = Acquire(key.repo);
+  if (!locked) return locked.error();
+  return locked->m->mirror->RemoteRef(locked->m->remote, "refs/heads/" + key.branch);
+}
+
 Result<Mergeability> MirrorGitPort::CheckMergeable(const engine::QueueKey& key, queue::PrNumber pr,
                                                    const std::string& target_tip,
                                                    const std::string& pr_head,

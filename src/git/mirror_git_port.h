@@ -56,6 +56,10 @@ class MirrorGitPort final : public engine::GitPort {
                                       const std::string& target_tip, const std::string& pr_head,
                                       queue::MergeMethod method = queue::MergeMethod::kMerge);
 
+  // Where the target branch of `key` is on the remote now (empty when the
+  // branch does not exist). Errors when the remote cannot be reached.
+  Result<std::string> RemoteTip(const engine::QueueKey& key);
+
   // Where the mirror of `repo` lives; Invalid for a name that is not "owner/name".
   Result<std::string> MirrorPath(const std::string& repo) const;
 

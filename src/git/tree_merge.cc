@@ -1,13 +1,17 @@
 #include "git/tree_merge.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
 #include "git/git_error.h"
 #include "git/handles.h"
+#include "git/tree_store.h"
 
 namespace mergeyard::git {
 
@@ -15,13 +19,7 @@ namespace {
 
 enum class Kind { kNone, kTree, kFile, kLink, kGitlink };
 
-// One tree entry. `name` is NUL-terminated (it points into a libgit2 tree or
-// a raw tree object, both of which end names with '\0').
-struct Ent {
-  std::string_view name;
-  git_filemode_t mode;
-  git_oid id;
-};
+using Ent = TreeEntry;
 
 Kind KindOf(const Ent* e) {
   if (e == nullptr) return Kind::kNone;
@@ -38,139 +36,69 @@ bool Same(const Ent* a, const Ent* b) {
   return a->mode == b->mode && git_oid_equal(&a->id, &b->id);
 }
 
+bool IsTree(const Ent& e) { return e.mode == GIT_FILEMODE_TREE; }
+
 // git's tree order: bytewise, a tree's name compared as if it ended in '/'.
-int GitOrder(std::string_view a, bool a_tree, std::string_view b, bool b_tree) {
-  size_t n = std::min(a.size(), b.size());
-  int c = std::memcmp(a.data(), b.data(), n);
+int GitOrder(const Ent& a, const Ent& b) {
+  size_t n = std::min(a.name.size(), b.name.size());
+  int c = std::memcmp(a.name.data(), b.name.data(), n);
   if (c != 0) return c;
-  unsigned char ca = a.size() > n ? static_cast<unsigned char>(a[n]) : (a_tree ? '/' : 0);
-  unsigned char cb = b.size() > n ? static_cast<unsigned char>(b[n]) : (b_tree ? '/' : 0);
+  unsigned char ca = a.name.size() > n ? static_cast<unsigned char>(a.name[n]) : (IsTree(a) ? '/' : 0);
+  unsigned char cb = b.name.size() > n ? static_cast<unsigned char>(b.name[n]) : (IsTree(b) ? '/' : 0);
   return static_cast<int>(ca) - static_cast<int>(cb);
 }
 
-bool IsTreeMode(git_filemode_t m) { return m == GIT_FILEMODE_TREE; }
-
-bool EntLess(const Ent& a, const Ent& b) {
-  return GitOrder(a.name, IsTreeMode(a.mode), b.name, IsTreeMode(b.mode)) < 0;
+// How many leading bytes of a and b (n bytes each) are equal.
+size_t CommonPrefix(const char* a, const char* b, size_t n) {
+  constexpr size_t kBlock = 256;
+  size_t i = 0;
+  while (n - i >= kBlock && std::memcmp(a + i, b + i, kBlock) == 0) i += kBlock;
+  if constexpr (std::endian::native == std::endian::little) {
+    while (n - i >= 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return i + static_cast<size_t>(std::countr_zero(x ^ y) / 8);
+      i += 8;
+    }
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
 }
 
-// The mode as git writes it in a tree ("100644 ", "40000 "...).
-std::string_view ModeText(git_filemode_t m) {
-  switch (m) {
-    case GIT_FILEMODE_TREE: return "40000 ";
-    case GIT_FILEMODE_BLOB: return "100644 ";
-    case GIT_FILEMODE_BLOB_EXECUTABLE: return "100755 ";
-    case GIT_FILEMODE_LINK: return "120000 ";
-    case GIT_FILEMODE_COMMIT: return "160000 ";
-    default: return "100644 ";
-  }
-}
+// Where base and another tree stop being byte-equal, scanning from ib in
+// base and ix in the other: remembered per shift (ix - ib), so a scan that
+// ran far ahead is not repeated after each change on the other side.
+struct Scan {
+  bool valid = false;
+  ptrdiff_t shift = 0;
+  size_t until = 0;  // in base
 
-// Raw tree objects this thread wrote lately, by id. A batch merges into the
-// tree it just wrote, so the next merge reads it from here instead of
-// inflating and parsing it again (what dominates on large directories).
-class RecentTrees {
- public:
-  static constexpr size_t kMinSize = 16 << 10;  // small trees are cheap to re-read
-  static constexpr size_t kKeep = 8;
-  void Put(const git_oid& id, const std::string& raw) {
-    if (raw.size() < kMinSize || Get(id) != nullptr) return;
-    if (items_.size() == kKeep) items_.erase(items_.begin());
-    items_.emplace_back(id, std::make_shared<const std::string>(raw));
+  size_t Common(std::string_view base, size_t ib, std::string_view other, size_t ix) {
+    ptrdiff_t s = static_cast<ptrdiff_t>(ix) - static_cast<ptrdiff_t>(ib);
+    if (valid && s == shift && ib <= until) return until - ib;
+    size_t n = std::min(base.size() - ib, other.size() - ix);
+    size_t l = CommonPrefix(base.data() + ib, other.data() + ix, n);
+    *this = {true, s, ib + l};
+    return l;
   }
-  std::shared_ptr<const std::string> Get(const git_oid& id) const {
-    for (const auto& [k, v] : items_) {
-      if (git_oid_equal(&k, &id)) return v;
-    }
-    return nullptr;
-  }
-
- private:
-  std::vector<std::pair<git_oid, std::shared_ptr<const std::string>>> items_;
 };
 
-thread_local RecentTrees recent_trees;
+// A name (in git order) whose entries are not the same on all three sides.
+struct Change {
+  Ent side[3];              // base, ours, theirs
+  bool has[3] = {};
+  bool tree_key = false;    // the name is ordered as a directory
+  size_t ours_at = 0;       // where ours has (or would have) this entry
+  size_t partner = SIZE_MAX;  // the same name ordered as the other kind
+  bool has_result = false;
+  Ent result;
 
-// A tree's entries in git order, from libgit2 or from a raw tree object.
-class TreeView {
- public:
-  TreeView() = default;
-  const std::vector<Ent>& entries() const { return entries_; }
-
-  const Ent* Find(std::string_view name) const {
-    for (bool as_tree : {false, true}) {
-      Ent key{name, as_tree ? GIT_FILEMODE_TREE : GIT_FILEMODE_BLOB, {}};
-      auto it = std::lower_bound(entries_.begin(), entries_.end(), key, EntLess);
-      if (it != entries_.end() && it->name == name) return &*it;
-    }
-    return nullptr;
-  }
-
-  static Result<TreeView> Load(git_repository* repo, const git_oid& id) {
-    TreeView v;
-    if (auto raw = recent_trees.Get(id)) {
-      v.raw_ = std::move(raw);
-      if (v.ParseRaw()) return v;
-      v = TreeView();
-    }
-    git_tree* t = nullptr;
-    if (int rc = git_tree_lookup(&t, repo, &id); rc < 0) {
-      return GitFailure(rc, std::string("reading tree ") + git_oid_tostr_s(&id));
-    }
-    v.tree_.reset(t);
-    size_t n = git_tree_entrycount(t);
-    v.entries_.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      const git_tree_entry* e = git_tree_entry_byindex(t, i);
-      v.entries_.push_back({git_tree_entry_name(e), git_tree_entry_filemode(e), *git_tree_entry_id(e)});
-    }
-    return v;
-  }
-
- private:
-  // "<octal mode> <name>\0<20-byte id>"...; false when malformed.
-  bool ParseRaw() {
-    const char* p = raw_->data();
-    const char* end = p + raw_->size();
-    while (p < end) {
-      unsigned mode = 0;
-      while (p < end && *p >= '0' && *p <= '7') mode = mode * 8 + static_cast<unsigned>(*p++ - '0');
-      if (p == end || *p++ != ' ') return false;
-      const char* name = p;
-      while (p < end && *p != '\0') ++p;
-      if (end - p < 1 + GIT_OID_RAWSZ) return false;
-      Ent e{std::string_view(name, static_cast<size_t>(p - name)), static_cast<git_filemode_t>(mode), {}};
-      std::memcpy(e.id.id, p + 1, GIT_OID_RAWSZ);
-      entries_.push_back(e);
-      p += 1 + GIT_OID_RAWSZ;
-    }
-    return true;
-  }
-
-  TreePtr tree_;
-  std::shared_ptr<const std::string> raw_;
-  std::vector<Ent> entries_;
+  std::string_view name() const { return has[0] ? side[0].name : has[1] ? side[1].name : side[2].name; }
 };
 
-// Names of entries that differ between a and b (either may be null).
-void CollectChanges(const TreeView* a, const TreeView* b, std::vector<std::string_view>* out) {
-  static const std::vector<Ent> kNone;
-  const std::vector<Ent>& ea = a != nullptr ? a->entries() : kNone;
-  const std::vector<Ent>& eb = b != nullptr ? b->entries() : kNone;
-  size_t i = 0, j = 0;
-  while (i < ea.size() || j < eb.size()) {
-    int c = i == ea.size() ? 1 : j == eb.size() ? -1
-          : GitOrder(ea[i].name, IsTreeMode(ea[i].mode), eb[j].name, IsTreeMode(eb[j].mode));
-    if (c < 0) {
-      out->push_back(ea[i++].name);
-    } else if (c > 0) {
-      out->push_back(eb[j++].name);
-    } else {
-      if (!Same(&ea[i], &eb[j])) out->push_back(ea[i].name);
-      ++i;
-      ++j;
-    }
-  }
+Error Malformed(const std::string& prefix) {
+  return Internal("malformed tree object at '" + (prefix.empty() ? std::string("/") : prefix) + "'");
 }
 
 Result<std::vector<std::string>> ConflictPaths(git_index* index) {
@@ -218,42 +146,148 @@ Result<TreePtr> LookupTree(git_repository* repo, const git_oid& id) {
 
 // The level-by-level merge. Conflicts accumulate in conflicts_; a shape that
 // may hide a rename sets fallback_ and stops the walk.
+//
+// A level streams over the raw bytes of the three trees at once: runs of
+// entries that are byte-equal on all three sides are skipped with memcmp
+// (found with base's entry offsets), and only the entries around a change
+// are parsed. The merged tree is ours' bytes with the changed entries
+// replaced, so a 50,000-entry directory with a few changes costs a few
+// memcmp/memcpy passes, not 50,000 parsed and re-serialised entries.
 class FastMerger {
  public:
-  FastMerger(git_repository* repo, git_odb* odb) : repo_(repo), odb_(odb) {}
+  FastMerger(git_repository* repo, TreeStore* store) : repo_(repo), store_(store) {}
 
   bool fallback() const { return fallback_; }
   std::vector<std::string>& conflicts() { return conflicts_; }
 
   // Merges one level; *empty is set when the merged tree has no entries.
-  Status Level(const TreeView* b, const TreeView* o, const TreeView* t, const std::string& prefix,
+  Status Level(const RawTree* b, const RawTree& o, const RawTree& t, const std::string& prefix,
                git_oid* out, bool* empty) {
-    std::vector<std::string_view> changed;
-    CollectChanges(b, o, &changed);
-    CollectChanges(b, t, &changed);
-    std::sort(changed.begin(), changed.end());
-    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
-    std::vector<Ent> results;
-    for (std::string_view name : changed) {
-      if (auto st = Decide(b, o, t, name, prefix, &results); !st) return st;
-      if (fallback_) return Ok();
-    }
+    std::vector<Change> changes;
+    bool ours_canonical = true;
+    if (auto st = Collect(b, o, t, prefix, &changes, &ours_canonical); !st) return st;
+    if (auto st = DecideAll(&changes, prefix); !st || fallback_) return st;
     if (!conflicts_.empty()) return Ok();  // nothing will be written
-    return Write(o, changed, std::move(results), out, empty);
+    return Write(o, changes, ours_canonical, out, empty);
   }
 
  private:
-  static const Ent* Find(const TreeView* tree, std::string_view name) {
-    return tree != nullptr ? tree->Find(name) : nullptr;
+  // The names whose entries differ between the three trees, in git order.
+  Status Collect(const RawTree* b, const RawTree& o, const RawTree& t, const std::string& prefix,
+                 std::vector<Change>* changes, bool* ours_canonical) {
+    std::string_view bb = b != nullptr ? b->bytes() : std::string_view();
+    std::string_view ob = o.bytes(), tb = t.bytes();
+    if (b != nullptr && !b->Index()) return Malformed(prefix);
+    size_t ib = 0, io = 0, it = 0;
+    Scan scan_o, scan_t;
+    bool skipped = false;
+    while (true) {
+      if (b != nullptr && ib < bb.size() && io < ob.size() && it < tb.size()) {
+        size_t l = std::min(scan_o.Common(bb, ib, ob, io), scan_t.Common(bb, ib, tb, it));
+        // Whole base entries in [ib, ib + l) are the same on all sides.
+        const std::vector<size_t>& starts = b->starts();
+        size_t to = *(std::upper_bound(starts.begin(), starts.end(), ib + l) - 1);
+        if (to > ib) {
+          io += to - ib;
+          it += to - ib;
+          ib = to;
+          skipped = true;
+        }
+      }
+      Ent e[3];
+      bool at[3] = {ib < bb.size(), io < ob.size(), it < tb.size()};
+      if (!at[0] && !at[1] && !at[2]) break;
+      if ((at[0] && !ParseTreeEntry(bb.substr(ib), &e[0])) ||
+          (at[1] && !ParseTreeEntry(ob.substr(io), &e[1])) ||
+          (at[2] && !ParseTreeEntry(tb.substr(it), &e[2]))) {
+        return Malformed(prefix);
+      }
+      int first = -1;
+      for (int s = 0; s < 3; ++s) {
+        if (at[s] && (first < 0 || GitOrder(e[s], e[first]) < 0)) first = s;
+      }
+      Change c;
+      for (int s = 0; s < 3; ++s) {
+        c.has[s] = at[s] && GitOrder(e[s], e[first]) == 0;
+        if (c.has[s]) c.side[s] = e[s];
+      }
+      if (c.has[1] && !e[1].canonical) *ours_canonical = false;
+      c.tree_key = IsTree(e[first]);
+      c.ours_at = io;
+      if (c.has[0]) ib += e[0].size;
+      if (c.has[1]) io += e[1].size;
+      if (c.has[2]) it += e[2].size;
+      if (c.has[0] && c.has[1] && c.has[2] && Same(&c.side[0], &c.side[1]) &&
+          Same(&c.side[0], &c.side[2])) {
+        continue;  // the same entry, spelled differently
+      }
+      changes->push_back(c);
+    }
+    if (skipped && !b->canonical()) *ours_canonical = false;
+    return Ok();
   }
 
-  Status Decide(const TreeView* b, const TreeView* o, const TreeView* t, std::string_view name,
-                const std::string& prefix, std::vector<Ent>* results) {
-    const Ent* eb = Find(b, name);
-    const Ent* eo = Find(o, name);
-    const Ent* et = Find(t, name);
+  // Decides each changed name. A name that is a file on one side and a
+  // directory on another comes as two changes (git orders them apart); they
+  // are decided together, as one path.
+  Status DecideAll(std::vector<Change>* changes, const std::string& prefix) {
+    std::vector<Change>& cs = *changes;
+    bool mixed = false;
+    for (size_t i = 1; i < cs.size() && !mixed; ++i) mixed = cs[i].tree_key != cs[0].tree_key;
+    if (mixed) {
+      std::unordered_map<std::string_view, size_t> by_name;
+      for (size_t i = 0; i < cs.size(); ++i) {
+        auto [at, added] = by_name.emplace(cs[i].name(), i);
+        if (added) continue;
+        // A name twice as one kind, or thrice: not a valid tree.
+        if (cs[at->second].partner != SIZE_MAX || cs[at->second].tree_key == cs[i].tree_key) {
+          fallback_ = true;
+          return Ok();
+        }
+        cs[at->second].partner = i;
+        cs[i].partner = at->second;
+      }
+    }
+    for (size_t i = 0; i < cs.size(); ++i) {
+      if (cs[i].partner < i) continue;  // decided with its partner
+      Change* one = &cs[i];
+      Change* two = one->partner != SIZE_MAX ? &cs[one->partner] : nullptr;
+      const Ent* side[3];
+      for (int s = 0; s < 3; ++s) {
+        const Ent* a = one->has[s] ? &one->side[s] : nullptr;
+        const Ent* b = two != nullptr && two->has[s] ? &two->side[s] : nullptr;
+        if (a != nullptr && b != nullptr) {  // a file and a directory of one name
+          fallback_ = true;
+          return Ok();
+        }
+        side[s] = a != nullptr ? a : b;
+      }
+      Ent result;
+      bool has_result = false;
+      if (auto st = Decide(side[0], side[1], side[2], one->name(), prefix, &result, &has_result); !st) {
+        return st;
+      }
+      if (fallback_) return Ok();
+      if (has_result) {
+        Change* home = IsTree(result) == one->tree_key ? one : two;
+        if (home == nullptr || IsTree(result) != home->tree_key) {
+          fallback_ = true;
+          return Ok();
+        }
+        home->result = result;
+        home->has_result = true;
+      }
+    }
+    return Ok();
+  }
+
+  Status Decide(const Ent* eb, const Ent* eo, const Ent* et, std::string_view name,
+                const std::string& prefix, Ent* result, bool* has_result) {
     auto keep = [&](const Ent* e) {
-      if (e != nullptr) results->push_back({name, e->mode, e->id});
+      if (e != nullptr) {
+        *result = *e;
+        *has_result = true;
+      }
     };
     std::string path = prefix + std::string(name);
     if (Same(eo, et)) {
@@ -273,39 +307,38 @@ class FastMerger {
         return Ok();
       }
     }
-    if (ko == Kind::kTree && kt == Kind::kTree) return Subtree(eb, eo, et, name, path, results);
+    if (ko == Kind::kTree && kt == Kind::kTree) return Subtree(eb, eo, et, name, path, result, has_result);
     if (kb == Kind::kFile && ko == Kind::kFile && kt == Kind::kFile) {
-      return File(eb, eo, et, name, path, results);
+      return File(eb, eo, et, name, path, result, has_result);
     }
     conflicts_.push_back(path);  // add/add, symlinks, submodules, file/directory
     return Ok();
   }
 
   Status Subtree(const Ent* eb, const Ent* eo, const Ent* et, std::string_view name,
-                 const std::string& path, std::vector<Ent>* results) {
-    TreeView bt;
+                 const std::string& path, Ent* result, bool* has_result) {
+    RawTreePtr bt;
     if (eb != nullptr) {
-      auto r = TreeView::Load(repo_, eb->id);
+      auto r = store_->Read(eb->id);
       if (!r) return r.error();
       bt = std::move(*r);
     }
-    auto ot = TreeView::Load(repo_, eo->id);
+    auto ot = store_->Read(eo->id);
     if (!ot) return ot.error();
-    auto tt = TreeView::Load(repo_, et->id);
+    auto tt = store_->Read(et->id);
     if (!tt) return tt.error();
     git_oid id{};
     bool empty = false;
-    if (auto st = Level(eb != nullptr ? &bt : nullptr, &*ot, &*tt, path + "/", &id, &empty); !st) {
-      return st;
-    }
+    if (auto st = Level(bt.get(), **ot, **tt, path + "/", &id, &empty); !st) return st;
     if (!fallback_ && conflicts_.empty() && !empty) {
-      results->push_back({name, GIT_FILEMODE_TREE, id});
+      *result = Ent{name, GIT_FILEMODE_TREE, id, 0, true};
+      *has_result = true;
     }
     return Ok();
   }
 
   Status File(const Ent* eb, const Ent* eo, const Ent* et, std::string_view name,
-              const std::string& path, std::vector<Ent>* results) {
+              const std::string& path, Ent* result, bool* has_result) {
     git_filemode_t mb = eb->mode, mo = eo->mode, mt = et->mode;
     git_filemode_t mode = mo == mt ? mo : mb == mo ? mt : mb == mt ? mo : GIT_FILEMODE_UNREADABLE;
     if (mode == GIT_FILEMODE_UNREADABLE) {
@@ -326,7 +359,8 @@ class FastMerger {
         return Ok();
       }
     }
-    results->push_back({name, mode, id});
+    *result = Ent{name, mode, id, 0, true};
+    *has_result = true;
     return Ok();
   }
 
@@ -354,76 +388,64 @@ class FastMerger {
     }
     *clean = res.result.automergeable != 0;
     if (!*clean) return Ok();
-    return Check(git_odb_write(out, odb_, res.result.ptr, res.result.len, GIT_OBJECT_BLOB),
+    return Check(git_odb_write(out, store_->odb(), res.result.ptr, res.result.len, GIT_OBJECT_BLOB),
                  "writing merged " + path);
   }
 
-  // Writes ours with the changed names replaced by `results`, streaming the
-  // two sorted sequences straight into the object's bytes.
-  Status Write(const TreeView* o, const std::vector<std::string_view>& changed,
-               std::vector<Ent> results, git_oid* out, bool* empty) {
-    std::sort(results.begin(), results.end(), EntLess);
-    thread_local std::string buf;  // reused: large trees are written often
-    buf.clear();
-    auto append = [](const Ent& e) {
-      buf.append(ModeText(e.mode));
-      buf.append(e.name.data(), e.name.size());
-      buf.push_back('\0');
-      buf.append(reinterpret_cast<const char*>(e.id.id), GIT_OID_RAWSZ);
-    };
-    size_t next = 0;  // into results
-    size_t count = 0;
-    if (o != nullptr) {
-      for (const Ent& e : o->entries()) {
-        while (next < results.size() && EntLess(results[next], e)) {
-          append(results[next++]);
-          ++count;
-        }
-        if (std::binary_search(changed.begin(), changed.end(), e.name)) continue;
-        append(e);
-        ++count;
+  // Writes ours with the changed entries replaced by the decisions: the
+  // unchanged runs of ours are copied as they are (entry by entry, respelt,
+  // if ours has modes git would write differently).
+  Status Write(const RawTree& o, const std::vector<Change>& changes, bool ours_canonical,
+               git_oid* out, bool* empty) {
+    std::string_view ob = o.bytes();
+    std::string buf;
+    buf.reserve(ob.size() + 64 * changes.size());
+    auto copy = [&](size_t from, size_t to) {
+      if (ours_canonical) {
+        buf.append(ob.substr(from, to - from));
+        return;
       }
+      Ent e;
+      for (; from < to && ParseTreeEntry(ob.substr(from), &e); from += e.size) {
+        AppendTreeEntry(&buf, e.name, e.mode, e.id);
+      }
+    };
+    size_t pos = 0;
+    for (const Change& c : changes) {
+      copy(pos, c.ours_at);
+      if (c.has_result) AppendTreeEntry(&buf, c.result.name, c.result.mode, c.result.id);
+      pos = c.ours_at + (c.has[1] ? c.side[1].size : 0);
     }
-    for (; next < results.size(); ++next, ++count) append(results[next]);
-    *empty = count == 0;
-    if (auto st = Check(git_odb_write(out, odb_, buf.data(), buf.size(), GIT_OBJECT_TREE),
-                        "writing merged tree");
-        !st) {
-      return st;
-    }
-    recent_trees.Put(*out, buf);
+    copy(pos, ob.size());
+    *empty = buf.empty();
+    auto id = store_->Write(std::move(buf));
+    if (!id) return id.error();
+    *out = *id;
     return Ok();
   }
 
   git_repository* repo_;
-  git_odb* odb_;
+  TreeStore* store_;
   bool fallback_ = false;
   std::vector<std::string> conflicts_;
 };
 
-Result<TreeMergeResult> FastMerge(git_repository* repo, const git_oid* base, const git_oid& ours,
-                                  const git_oid& theirs, bool* fallback) {
-  git_odb* odb_raw = nullptr;
-  if (int rc = git_repository_odb(&odb_raw, repo); rc < 0) {
-    return GitFailure(rc, "opening object database");
-  }
-  OdbPtr odb(odb_raw);
-  TreeView bt;
+Result<TreeMergeResult> FastMerge(git_repository* repo, TreeStore* store, const git_oid* base,
+                                  const git_oid& ours, const git_oid& theirs, bool* fallback) {
+  RawTreePtr bt;
   if (base != nullptr) {
-    auto r = TreeView::Load(repo, *base);
+    auto r = store->Read(*base);
     if (!r) return r.error();
     bt = std::move(*r);
   }
-  auto ot = TreeView::Load(repo, ours);
+  auto ot = store->Read(ours);
   if (!ot) return ot.error();
-  auto tt = TreeView::Load(repo, theirs);
+  auto tt = store->Read(theirs);
   if (!tt) return tt.error();
-  FastMerger m(repo, odb.get());
+  FastMerger m(repo, store);
   TreeMergeResult r;
   bool empty = false;
-  if (auto st = m.Level(base != nullptr ? &bt : nullptr, &*ot, &*tt, "", &r.tree, &empty); !st) {
-    return st.error();
-  }
+  if (auto st = m.Level(bt.get(), **ot, **tt, "", &r.tree, &empty); !st) return st.error();
   *fallback = m.fallback();
   if (!m.conflicts().empty()) {
     r.clean = false;
@@ -457,7 +479,7 @@ Result<TreeMergeResult> FullMergeTrees(git_repository* repo, const git_oid* base
 }
 
 Result<TreeMergeResult> MergeTrees(git_repository* repo, const git_oid* base, const git_oid& ours,
-                                   const git_oid& theirs) {
+                                   const git_oid& theirs, TreeStore* store) {
   TreeMergeResult r;
   if (git_oid_equal(&ours, &theirs) || (base != nullptr && git_oid_equal(base, &theirs))) {
     r.tree = ours;
@@ -467,14 +489,21 @@ Result<TreeMergeResult> MergeTrees(git_repository* repo, const git_oid* base, co
     r.tree = theirs;
     return r;
   }
+  std::unique_ptr<TreeStore> own;
+  if (store == nullptr) {
+    auto opened = TreeStore::Open(repo);
+    if (!opened) return opened.error();
+    own = std::move(*opened);
+    store = own.get();
+  }
   bool fallback = false;
-  auto fast = FastMerge(repo, base, ours, theirs, &fallback);
+  auto fast = FastMerge(repo, store, base, ours, theirs, &fallback);
   if (!fast || !fallback) return fast;
   return FullMergeTrees(repo, base, ours, theirs);
 }
 
 Result<TreeMergeResult> MergeCommits(git_repository* repo, const git_oid& ours,
-                                     const git_oid& theirs) {
+                                     const git_oid& theirs, TreeStore* store) {
   git_commit *oc = nullptr, *tc = nullptr;
   if (int rc = git_commit_lookup(&oc, repo, &ours); rc < 0) {
     return GitFailure(rc, std::string("reading commit ") + git_oid_tostr_s(&ours));
@@ -500,7 +529,7 @@ Result<TreeMergeResult> MergeCommits(git_repository* repo, const git_oid& ours,
       base_ptr = &base_tree;
     }
     return MergeTrees(repo, base_ptr, *git_commit_tree_id(our_commit.get()),
-                      *git_commit_tree_id(their_commit.get()));
+                      *git_commit_tree_id(their_commit.get()), store);
   }
   // Criss-cross: libgit2's recursive merge builds the virtual base.
   git_merge_options opts = GIT_MERGE_OPTIONS_INIT;

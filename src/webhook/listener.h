@@ -12,10 +12,16 @@
 //      stored again. Processing happens later (Processor).
 // Errors are JSON {"error": {"code": "...", "message": "..."}}; nothing is
 // stored for any of them. Secrets are never logged.
+//
+// Every request counts once in mergeyard_webhook_deliveries_total{forge,
+// result}, result one of: accepted, ignored (stored, nothing to do),
+// duplicate, too_large, bad_signature, wrong_repo_secret, missing_event,
+// unknown_event, malformed, store_failed, internal_error.
 
 #include <cstddef>
 #include <functional>
 
+#include "base/metrics.h"
 #include "webhook/delivery_store.h"
 #include "webhook/secrets.h"
 
@@ -26,6 +32,7 @@ namespace mergeyard::webhook {
 struct ListenerOptions {
   WebhookSecrets secrets;
   std::size_t max_body_bytes = 25 * 1024 * 1024;  // the forges' own cap
+  metrics::Registry* metrics = &metrics::Default();  // where the delivery counters go
 };
 
 // Mounts the three routes on `server` and turns TCP_NODELAY on. `store` must

@@ -2,6 +2,7 @@
 // Asks the git layer whether a pull request's head merges cleanly into its
 // target. Declared here; app/ wires the real one (git/), tests use a fake.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,11 @@ struct Mergeability {
 class MergeChecker {
  public:
   virtual ~MergeChecker() = default;
-  // `repo` is "owner/name"; `head_sha` the pull request's head. Errors:
+  // Whether pull request `pr` of `repo` ("owner/name"), at `head_sha`,
+  // merges onto the tip of `target_branch` as the queue knows it. Errors:
   // kTransient (fetch failed...) lets the delivery be retried later.
   virtual Result<Mergeability> Check(const std::string& repo, const std::string& target_branch,
-                                     const std::string& head_sha) = 0;
+                                     std::int64_t pr, const std::string& head_sha) = 0;
 };
 
 }  // namespace mergeyard::webhook

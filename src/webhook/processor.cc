@@ -103,14 +103,21 @@ Result<std::string> Processor::Handle(const StoredDelivery& d) {
   if (const auto* c = std::get_if<forge::CommentCreated>(&*event)) return OnComment(kind, *c);
   if (const auto* u = std::get_if<forge::PullRequestUpdated>(&*event)) {
     if (u->base_branch.empty()) return std::string("head changed, target unknown");
-    sink_.Post({u->repo.full_name, u->base_branch}, queue::HeadChanged{u->pr, u->head_sha});
+    if (Status st = sink_.PostDurable({u->repo.full_name, u->base_branch}, queue::HeadChanged{u->pr, u->head_sha});
+        !st.ok()) {
+      return st.error();
+    }
     return std::string("head changed");
   }
   if (const auto* cl = std::get_if<forge::PullRequestClosed>(&*event)) {
     // Merged pull requests end through the queue's own landing (or were
     // merged by hand, in which case the entry dies at the next head/target check).
     if (cl->merged || cl->base_branch.empty()) return std::string("closed (merged)");
-    sink_.Post({cl->repo.full_name, cl->base_branch}, queue::Cancel{cl->pr, "the pull request was closed"});
+    if (Status st = sink_.PostDurable({cl->repo.full_name, cl->base_branch},
+                                      queue::Cancel{cl->pr, "the pull request was closed"});
+        !st.ok()) {
+      return st.error();
+    }
     return std::string("closed");
   }
   if (const auto* p = std::get_if<forge::Push>(&*event)) return OnPush(*p);
@@ -139,7 +146,10 @@ Result<std::string> Processor::OnComment(forge::ForgeKind kind, const forge::Com
   if (cmd.kind == forge::CommandKind::kCancel) {
     auto pr = api->GetPullRequest(repo, c.pr);
     if (!pr.ok()) return pr.error();
-    sink_.Post({repo, pr->base_branch}, queue::Cancel{c.pr, "cancelled by @" + c.author});
+    if (Status st = sink_.PostDurable({repo, pr->base_branch}, queue::Cancel{c.pr, "cancelled by @" + c.author});
+        !st.ok()) {
+      return st.error();
+    }
     reporter_.SetStatusComment(repo, c.pr, "**mergeyard: Cancelling**\n\n@" + c.author +
                                                " asked to take this pull request out of the queue.");
     return std::string("cancel");
@@ -178,16 +188,18 @@ Result<std::string> Processor::OnIntegrate(forge::ForgeApi& api, const forge::Co
     if (!configs_.LastGood(repo, pr->base_branch)) return refuse(errors);
     config_note = "\n\nNote: " + errors + "The queue keeps its last good configuration.";
   } else {
-    PostConfig(key, *loaded);
+    if (Status st = PostConfig(key, *loaded); !st.ok()) return st.error();
   }
-  auto merge = merges_.Check(repo, pr->base_branch, pr->head_sha);
+  auto merge = merges_.Check(repo, pr->base_branch, c.pr, pr->head_sha);
   if (!merge.ok()) return merge.error();
   if (!merge->clean) {
     std::string why = "it does not merge cleanly with `" + pr->base_branch + "`.";
     for (const std::string& p : merge->conflicting_paths) why += "\n- `" + p + "`";
     return refuse(why);
   }
-  sink_.Post(key, queue::Enqueue{c.pr, pr->head_sha, priority});
+  if (Status st = sink_.PostDurable(key, queue::Enqueue{c.pr, pr->head_sha, priority}); !st.ok()) {
+    return st.error();
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     priorities_[PrKey(repo, c.pr)] = priority;
@@ -199,14 +211,15 @@ Result<std::string> Processor::OnIntegrate(forge::ForgeApi& api, const forge::Co
   return std::string("enqueued");
 }
 
-void Processor::PostConfig(const engine::QueueKey& key, const forge::LoadedConfig& loaded) {
+Status Processor::PostConfig(const engine::QueueKey& key, const forge::LoadedConfig& loaded) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto& posted = config_blob_posted_[key];
-    if (!loaded.blob_id.empty() && posted == loaded.blob_id) return;
-    posted = loaded.blob_id;
+    if (!loaded.blob_id.empty() && config_blob_posted_[key] == loaded.blob_id) return Ok();
   }
-  sink_.Post(key, queue::ConfigChanged{loaded.parse.config.queue});
+  if (Status st = sink_.PostDurable(key, queue::ConfigChanged{loaded.parse.config.queue}); !st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  config_blob_posted_[key] = loaded.blob_id;
+  return Ok();
 }
 
 Result<std::string> Processor::OnPush(const forge::Push& p) {
@@ -222,14 +235,14 @@ Result<std::string> Processor::OnPush(const forge::Push& p) {
     if (!loaded.ok()) return loaded.error();
     if (!loaded->present) return std::string("push to a branch without .mergeyard.yml");
     if (loaded->parse.ok()) {
-      PostConfig(key, *loaded);
+      if (Status st = PostConfig(key, *loaded); !st.ok()) return st.error();
     } else {
       LOG_WARN("invalid .mergeyard.yml pushed; keeping the last good configuration",
                {{"repo", repo}, {"branch", p.branch}, {"errors", loaded->parse.ErrorsText()}});
       if (!configs_.LastGood(repo, p.branch)) return std::string("push: invalid configuration");
     }
   }
-  sink_.Post(key, queue::TargetMoved{p.after});
+  if (Status st = sink_.PostDurable(key, queue::TargetMoved{p.after}); !st.ok()) return st.error();
   return std::string("target moved");
 }
 

@@ -10,9 +10,10 @@
 //  - a push to a branch whose `.mergeyard.yml` exists: TargetMoved, and
 //    ConfigChanged when the file changed and is valid (an invalid file keeps
 //    the last good configuration).
-// A passing failure (forge or git down) leaves the delivery pending and it
-// is retried with backoff; nothing is posted twice for a delivery that was
-// fully handled.
+// A passing failure (forge or git down, or the engine not confirming that an
+// event is committed: EventSink::PostDurable) leaves the delivery pending and
+// it is retried with backoff; a delivery is marked handled only once the
+// queue events it produced are durable, so a crash loses none of them.
 
 #include <atomic>
 #include <condition_variable>
@@ -65,8 +66,8 @@ class Processor {
   Result<std::string> OnIntegrate(forge::ForgeApi& api, const forge::CommentCreated& c, int priority,
                                   bool priority_given);
   Result<std::string> OnPush(const forge::Push& p);
-  // Posts ConfigChanged when the queue has not been given this blob yet.
-  void PostConfig(const engine::QueueKey& key, const forge::LoadedConfig& loaded);
+  // Posts ConfigChanged (durably) when the queue has not been given this blob yet.
+  Status PostConfig(const engine::QueueKey& key, const forge::LoadedConfig& loaded);
 
   DeliveryStore& store_;
   forge::ForgeDirectory& forges_;

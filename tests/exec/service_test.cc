@@ -219,7 +219,7 @@ TEST_CASE("the run port runs the pipeline in order and reports the first failing
   engine::PipelineStep unit{.name = "unit", .run = "grep -q v2 docs/readme"};
   cfg.pipeline = {lint, unit};
   PipelineRunPort port(*b.service, b.workspace,
-                       [&](const std::string&) -> std::optional<engine::RepoConfig> { return cfg; },
+                       [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; },
                        "http://mq.example");
   Sink sink;
   engine::QueueKey key{"o/r", "main"};
@@ -249,7 +249,7 @@ TEST_CASE("batches sharing a step share one execution and a merged failure is re
                                     marker + "; exit 1"};
   cfg.pipeline = {flaky};
   PipelineRunPort port(*b.service, b.workspace,
-                       [&](const std::string&) -> std::optional<engine::RepoConfig> { return cfg; });
+                       [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; });
   Sink sink;
   engine::QueueKey key{"o/r", "main"};
   port.Start(key, queue::StartRun{1, b.git.commit1}, sink);
@@ -265,7 +265,7 @@ TEST_CASE("a cancelled run never answers and its execution is cancelled") {
   engine::RepoConfig cfg;
   cfg.pipeline = {engine::PipelineStep{.name = "slow", .run = "sleep 30"}};
   PipelineRunPort port(*b.service, b.workspace,
-                       [&](const std::string&) -> std::optional<engine::RepoConfig> { return cfg; });
+                       [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; });
   Sink sink;
   engine::QueueKey key{"o/r", "main"};
   port.Start(key, queue::StartRun{7, b.git.commit1}, sink);

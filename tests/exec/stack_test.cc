@@ -45,7 +45,7 @@ TEST_CASE("the exec stack serves the API and runs pipelines through the sandboxe
     if (repo == "o/r") return git.mirror;
     return std::nullopt;
   };
-  o.configs = [&](const std::string&) -> std::optional<engine::RepoConfig> { return cfg; };
+  o.configs = [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
   o.public_url = "http://mq";
   o.local.capacity = core::Resources{2, 0, {}};
   o.local.poll_wait = 100;

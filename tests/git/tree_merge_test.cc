@@ -70,6 +70,25 @@ void Branch(const Repo& repo, const std::string& name,
   repo.BranchCommit(name, "main", writes, removes, name);
 }
 
+std::string FileName(int i) {
+  char name[16];
+  std::snprintf(name, sizeof(name), "f%04d.txt", i);
+  return name;
+}
+
+// Six lines, the first naming the file; some replaced.
+std::string FileText(int i, const std::vector<std::pair<int, std::string>>& changes = {}) {
+  std::string s;
+  for (int l = 1; l <= 6; ++l) {
+    std::string line = l == 1 ? "file " + std::to_string(i) : "line " + std::to_string(l);
+    for (const auto& [at, text] : changes) {
+      if (at == l) line = text;
+    }
+    s += line + "\n";
+  }
+  return s;
+}
+
 TEST_SUITE("git") {
 
 TEST_CASE("clean pull requests touching different files merge like git merge-tree") {
@@ -283,6 +302,115 @@ TEST_CASE("criss-cross histories (two merge bases) merge like git") {
   CHECK(repo.Git("merge-base --all a b").find('\n') != std::string::npos);  // two bases
   auto b = ExpectSameAsGit(repo, "a", {"b"});
   CHECK(b.conflicts.empty());
+}
+
+// A directory of `n` files "f0000.txt"... of six lines each, committed on
+// main in one fast-import.
+void MakeLargeBase(const Repo& repo, int n) {
+  repo.Write("README", "hello\n");
+  repo.Commit("seed");
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < n; ++i) files.push_back({FileName(i), FileText(i)});
+  repo.BranchCommit("main", "main", files, {}, "base");
+}
+
+TEST_CASE("a large directory merges like git with changes at its ends, in the middle and beside each other") {
+  Repo repo;
+  MakeLargeBase(repo, 3000);  // a ~110 KB tree: written uncompressed
+  Branch(repo, "first", {{FileName(0), FileText(0, {{2, "first"}})}});
+  Branch(repo, "before", {{"0-sorts-first.txt", "x\n"}});
+  Branch(repo, "last", {}, {FileName(2999)});
+  Branch(repo, "after", {{"zz-sorts-last.txt", "y\n"}});
+  Branch(repo, "middle", {{FileName(1500), FileText(1500, {{1, "middle"}})},
+                          {FileName(1501), FileText(1501, {{1, "middle"}})}});
+  // Beside "middle", and a content merge with it in f1500.
+  Branch(repo, "beside", {{FileName(1500), FileText(1500, {{6, "beside"}})},
+                          {FileName(1499), FileText(1499, {{3, "beside"}})},
+                          {"f1502.txt.d/inner", "z\n"}},
+         {FileName(1502)});
+  // "f1000" orders after "f1000.txt" (as "f1000/") but before "f1000a".
+  Branch(repo, "dir", {{"f1000/inner.txt", "in a directory\n"}, {"f1000a", "a file\n"}});
+  Branch(repo, "clash", {{FileName(0), FileText(0, {{2, "clash"}})}});
+  auto b = ExpectSameAsGit(repo, "main",
+                           {"first", "before", "last", "after", "middle", "beside", "dir", "clash"});
+  CHECK(b.merged.size() == 7);
+  CHECK(b.full_merges == 0);
+  REQUIRE(b.conflicts.size() == 1);
+  CHECK(b.conflicts[0].paths == std::vector<std::string>{FileName(0)});
+  // README and 3,000 files; before +1, last -1, after +1, beside +-0, dir +2.
+  CHECK(repo.Git("ls-tree " + b.commit + " | wc -l") == "3004");
+  repo.Git("fsck --strict --no-dangling 2>&1");  // the objects written are sound
+}
+
+TEST_CASE("a large directory merged with itself changed on both sides of each entry") {
+  Repo repo;
+  MakeLargeBase(repo, 2000);
+  // Every tenth file on one side, the ones after them on the other: changes
+  // alternate between the sides all along the directory.
+  std::vector<std::pair<std::string, std::string>> evens, odds;
+  for (int i = 0; i < 2000; i += 10) {
+    evens.push_back({FileName(i), FileText(i, {{1, "evens"}})});
+    odds.push_back({FileName(i + 1), FileText(i + 1, {{1, "odds"}})});
+  }
+  Branch(repo, "evens", evens);
+  Branch(repo, "odds", odds, {FileName(5), FileName(1995)});
+  auto b = ExpectSameAsGit(repo, "main", {"evens", "odds"});
+  CHECK(b.conflicts.empty());
+  CHECK(b.full_merges == 0);
+}
+
+TEST_CASE("a file and a directory of one name are one path, wherever git orders them") {
+  Repo repo;
+  repo.Write("foo", "file foo\n");
+  repo.Write("foo-bar", Lines(10));
+  repo.Write("foo.c", Lines(10));
+  repo.Write("foo0", Lines(10));
+  repo.Write("bar/x", "x\n");
+  repo.Commit("base");
+  // Names that sort between "foo" and "foo/" on both sides of the change.
+  Branch(repo, "one", {{"foo.c", Lines(10, {{2, "one"}})}, {"foo!", "bang\n"}, {"foo.b", "b\n"}});
+  Branch(repo, "todir", {{"foo/inner", "now a directory\n"}, {"foo0", Lines(10, {{9, "todir"}})}},
+         {"foo"});
+  Branch(repo, "three", {{"foo-bar", Lines(10, {{1, "three"}})}});
+  Branch(repo, "four", {{"foo-bar", Lines(10, {{10, "four"}})}, {"foo.c", Lines(10, {{8, "four"}})}});
+  auto b = ExpectSameAsGit(repo, "main", {"one", "todir", "three", "four"});
+  CHECK(b.conflicts.empty());
+  CHECK(b.full_merges == 0);  // decided on the fast path, as one path
+  CHECK(repo.Git("ls-tree --name-only " + b.commit) == "bar\nfoo!\nfoo-bar\nfoo.b\nfoo.c\nfoo\nfoo0");
+}
+
+TEST_CASE("modes git spells otherwise are respelt the way git writes them") {
+  Repo repo;
+  auto blob = [&](const std::string& text) {
+    return repo.Git("hash-object -w --stdin <<'EOF'\n" + text + "\nEOF");
+  };
+  auto tree = [&](const std::string& listing) {
+    return repo.Git("mktree <<'EOF'\n" + listing + "EOF");
+  };
+  std::string a = blob("a"), b = blob(Lines(5)), c = blob(Lines(6));
+  std::string b2 = blob(Lines(5, {{2, "ours"}})), c2 = blob(Lines(6, {{3, "theirs"}}));
+  auto dir = [&](const std::string& bid, const std::string& cid) {
+    // "100664": a mode old gits wrote; git reads it as 100644.
+    return tree("100664 blob " + a + "\ta\n100644 blob " + bid + "\tb\n100644 blob " + cid + "\tc\n");
+  };
+  auto commit = [&](const std::string& branch, const std::string& d, const std::string& parent) {
+    std::string t = tree("040000 tree " + d + "\td\n100664 blob " + a + "\ttop\n");
+    std::string id = repo.Git("commit-tree " + t + (parent.empty() ? "" : " -p " + parent) + " -m " + branch);
+    repo.Git("update-ref refs/heads/" + branch + " " + id);
+    return id;
+  };
+  std::string base = commit("main", dir(b, c), "");
+  commit("ours", dir(b2, c), base);
+  commit("theirs", dir(b, c2), base);
+  auto m = ExpectSameAsGit(repo, "main", {"ours", "theirs"});
+  CHECK(m.conflicts.empty());
+  CHECK(m.full_merges == 0);
+  auto count_100664 = [&](const std::string& tree_rev) {
+    return repo.Git("cat-file tree " + tree_rev + " | grep -a -c 100664 || true");
+  };
+  CHECK(count_100664(base + ":d") == "1");
+  CHECK(count_100664(m.commit + ":d") == "0");  // rewritten, so respelt
+  CHECK(count_100664(m.commit + "^{tree}") == "0");
 }
 
 }  // TEST_SUITE

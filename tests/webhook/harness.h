@@ -52,7 +52,7 @@ class RecordingSink final : public engine::EventSink {
 class FakeMergeChecker final : public webhook::MergeChecker {
  public:
   explicit FakeMergeChecker(FakeForge& fake) : fake_(fake) {}
-  Result<webhook::Mergeability> Check(const std::string&, const std::string& branch,
+  Result<webhook::Mergeability> Check(const std::string&, const std::string& branch, std::int64_t,
                                       const std::string& head) override {
     webhook::Mergeability m;
     m.clean = fake_.MergesCleanly(branch, head, &m.conflicting_paths);

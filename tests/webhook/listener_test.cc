@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
+#include "base/metrics.h"
 #include "forge/signature.h"
 #include "store/database.h"
 #include "webhook/delivery_store.h"
@@ -74,6 +76,17 @@ httplib::Result PostGithub(int port, const std::string& body, const std::string&
   httplib::Headers h = {{"X-GitHub-Event", event}, {"X-GitHub-Delivery", delivery}};
   if (!secret.empty()) h.emplace("X-Hub-Signature-256", "sha256=" + forge::HmacSha256Hex(secret, body));
   return cli.Post("/webhooks/github", h, body, "application/json");
+}
+
+// The value of the sample `series` (name and labels exactly as rendered), or -1.
+double Sample(const metrics::Registry& r, const std::string& series) {
+  std::istringstream in(r.Render());
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ')
+      return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
 }
 
 std::string ErrorCodeOf(const httplib::Result& r) {
@@ -224,6 +237,38 @@ TEST_CASE("retries are scheduled and give up after the last attempt") {
   CHECK(h.deliveries->MarkRetry(id, "forge down", later, 2).ok());
   CHECK(h.Count("failed") == 1);
   CHECK(h.deliveries->Due(later + 1, 10)->empty());
+}
+
+TEST_CASE("every delivery is counted by forge and result in the metrics") {
+  metrics::Registry registry;
+  ListenerOptions options = Options();
+  options.metrics = &registry;
+  Harness h(std::move(options));
+  const std::string body = ReadFixture("github/issue_comment.created.json");
+  REQUIRE(PostGithub(h.port, body, "issue_comment", "x-1", "wrong")->status == 401);
+  REQUIRE(PostGithub(h.port, body, "issue_comment", "x-2", "s3cret")->status == 202);
+  REQUIRE(PostGithub(h.port, body, "issue_comment", "x-2", "s3cret")->status == 202);
+  REQUIRE(PostGithub(h.port, ReadFixture("github/status.json"), "status", "x-3", "s3cret")->status == 202);
+  REQUIRE(PostGithub(h.port, "{}", "sponsorship", "x-4", "s3cret")->status == 400);
+  REQUIRE(PostGithub(h.port, "{\"action\": ", "issue_comment", "x-5", "s3cret")->status == 400);
+  REQUIRE(PostGithub(h.port, "{" + std::string(70 * 1024, ' ') + "}", "push", "x-6", "s3cret")->status == 413);
+  httplib::Client cli("127.0.0.1", h.port);
+  REQUIRE(cli.Post("/webhooks/gitlab", {{"X-Gitlab-Event", "Note Hook"}, {"X-Gitlab-Token", "nope"}},
+                   ReadFixture("gitlab/note.merge_request.json"), "application/json")->status == 401);
+
+  auto deliveries = [&](const std::string& forge, const std::string& result) {
+    return Sample(registry, "mergeyard_webhook_deliveries_total{forge=\"" + forge + "\",result=\"" + result + "\"}");
+  };
+  CHECK(deliveries("github", "bad_signature") == 1);
+  CHECK(deliveries("github", "accepted") == 1);
+  CHECK(deliveries("github", "duplicate") == 1);
+  CHECK(deliveries("github", "ignored") == 1);
+  CHECK(deliveries("github", "unknown_event") == 1);
+  CHECK(deliveries("github", "malformed") == 1);
+  CHECK(deliveries("github", "too_large") == 1);
+  CHECK(deliveries("gitlab", "bad_signature") == 1);
+  CHECK(deliveries("gitlab", "accepted") == -1);  // no such series yet
+  CHECK(registry.Render().find("# TYPE mergeyard_webhook_deliveries_total counter\n") != std::string::npos);
 }
 
 TEST_CASE("handled deliveries are pruned after the retention, pending ones never") {

@@ -2,6 +2,8 @@
 // in backend_schedule.cc, timers and views in backend_timers.cc.
 #include "exec/core/backend.h"
 
+#include <algorithm>
+#include <set>
 #include <utility>
 
 namespace mergeyard::exec::core {
@@ -239,6 +241,43 @@ void Backend::Retire(const ExecutionId& id) {
       executions_.erase(old);
     retired_.pop_front();
   }
+}
+
+std::vector<ExecutionView> Backend::ListExecutions(std::size_t recent) const {
+  std::vector<const Execution*> live;
+  for (const auto& [id, ex] : executions_)
+    if (ex.state == ExecState::kQueued || ex.state == ExecState::kRunning) live.push_back(&ex);
+  std::sort(live.begin(), live.end(), [](const Execution* a, const Execution* b) {
+    return a->queued_at != b->queued_at ? a->queued_at < b->queued_at : a->seq < b->seq;
+  });
+  std::vector<ExecutionView> out;
+  for (const Execution* ex : live)
+    if (auto v = View(ex->id)) out.push_back(std::move(*v));
+  std::set<ExecutionId> seen;
+  for (auto it = retired_.rbegin(); it != retired_.rend() && seen.size() < recent; ++it) {
+    if (!seen.insert(*it).second) continue;
+    auto v = View(*it);
+    if (v && (v->state == ExecState::kCompleted || v->state == ExecState::kCancelled))
+      out.push_back(std::move(*v));
+  }
+  return out;
+}
+
+std::vector<ExecutorView> Backend::ListExecutors() const {
+  std::vector<ExecutorView> out;
+  for (const auto& [id, e] : executors_) {
+    ExecutorView v;
+    v.info = e.info;
+    v.used = e.used;
+    v.last_seen = e.last_seen;
+    for (const LeaseId& lease : e.leases) {
+      auto it = leases_.find(lease);
+      if (it != leases_.end()) v.running.push_back(it->second);
+    }
+    std::sort(v.running.begin(), v.running.end());
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 }  // namespace mergeyard::exec::core

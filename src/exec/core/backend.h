@@ -108,6 +108,14 @@ struct Notice {
   ExecutionId execution;    // kCancelLease
 };
 
+// A registered executor and its load, for the admin API.
+struct ExecutorView {
+  ExecutorInfo info;
+  Resources used{0, 0, {}};         // reserved by the executions it runs
+  std::vector<ExecutionId> running; // executions it holds a lease for, in id order
+  Time last_seen = 0;               // last poll, renewal or registration
+};
+
 // A read-only view for the API.
 struct ExecutionView {
   ExecutionId id;
@@ -165,6 +173,12 @@ class Backend {
   std::vector<Notice> TakeNotices();
   std::optional<ExecutionView> View(const ExecutionId& id) const;
   int WaitersOf(const ExecutionId& id) const;
+  // Read-only listings for the admin API. ListExecutions: every live
+  // execution (queued or running), oldest first, then at most `recent`
+  // finished ones still retained, newest first.
+  std::vector<ExecutionView> ListExecutions(std::size_t recent) const;
+  // Every registered executor, by id, with what it runs.
+  std::vector<ExecutorView> ListExecutors() const;
 
   struct Stats {
     std::uint64_t submitted = 0, cached = 0, merged = 0, queued = 0, started = 0,

@@ -15,6 +15,7 @@ std::string Repo(const std::string& repo) { return "/repos/" + repo; }
 RestOptions DefaultRestOptions(const std::string& base_url) {
   RestOptions o;
   o.base_url = base_url;
+  o.forge = "gitea";
   o.default_headers = {{"Accept", "application/json"}};
   return o;
 }

@@ -17,6 +17,7 @@ std::string Truncate(const std::string& s, size_t n) { return s.size() <= n ? s 
 RestOptions DefaultRestOptions(const std::string& base_url) {
   RestOptions o;
   o.base_url = base_url.empty() ? "https://api.github.com" : base_url;
+  o.forge = "github";
   o.default_headers = {{"Accept", "application/vnd.github+json"},
                        {"X-GitHub-Api-Version", "2022-11-28"}};
   return o;

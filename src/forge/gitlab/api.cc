@@ -20,6 +20,7 @@ constexpr int kGuest = 10;
 RestOptions DefaultRestOptions(const std::string& base_url) {
   RestOptions o;
   o.base_url = base_url.empty() ? "https://gitlab.com/api/v4" : base_url;
+  o.forge = "gitlab";
   o.default_headers = {{"Accept", "application/json"}};
   return o;
 }

@@ -39,9 +39,10 @@ FakeForge::FakeForge(FakeFlavor flavor, std::string repo) : flavor_(flavor), rep
              .string();
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
-  Git("init -q -b main");
-  Git("config user.email fake@example.com");
-  Git("config user.name Fake");
+  // Bare, like a forge's storage: mergeyard's git layer fetches from it and
+  // pushes batch refs and landings to it. Commits are made with plumbing.
+  Git("init -q --bare -b main");
+  Git("config core.logAllRefUpdates always");  // every value main had, for the tests
   Commit("main", {{"README.md", "hello\n"}});
   server_ = std::make_unique<httplib::Server>();
   server_->set_tcp_nodelay(true);
@@ -78,8 +79,8 @@ std::string FakeForge::base_url() const {
   return origin;
 }
 
-std::string FakeForge::Git(const std::string& args, int* exit_code, bool strip) {
-  const std::string cmd = "git -C " + Quote(dir_) + " " + args + " 2>/dev/null";
+std::string FakeForge::Git(const std::string& args, int* exit_code, bool strip, const std::string& env) {
+  const std::string cmd = env + "git -C " + Quote(dir_) + " " + args + " 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) throw std::runtime_error("popen failed");
   std::string out;
@@ -94,26 +95,50 @@ std::string FakeForge::Git(const std::string& args, int* exit_code, bool strip) 
   return out;
 }
 
+std::string FakeForge::PullRef(std::int64_t number) const {
+  return flavor_ == FakeFlavor::kGitlab ? "refs/merge-requests/" + std::to_string(number) + "/head"
+                                        : "refs/pull/" + std::to_string(number) + "/head";
+}
+
 std::string FakeForge::Commit(const std::string& branch, const std::map<std::string, std::string>& files,
                               const std::string& from) {
+  std::vector<std::int64_t> pulls;  // whose head ref follows `branch`
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [n, p] : pulls_) {
+      if (p.head_branch == branch) pulls.push_back(n);
+    }
+  }
   std::lock_guard<std::mutex> lock(git_mu_);
   int code = 0;
-  Git("rev-parse --verify -q refs/heads/" + branch, &code);
-  if (code == 0) Git("checkout -q " + Quote(branch));
-  else if (branch == "main" && from == "main") Git("checkout -q -B main");
-  else Git("checkout -q -b " + Quote(branch) + " " + Quote(from));
+  std::string parent = Git("rev-parse --verify -q refs/heads/" + branch, &code);
+  if (code != 0) parent = Git("rev-parse --verify -q " + Quote(from == "main" ? "refs/heads/main" : from), &code);
+  if (code != 0) parent.clear();  // the very first commit
+  // A private index: the parent's tree, plus and minus `files`.
+  const std::string index = dir_ + "/fake-index";
+  const std::string env = "GIT_INDEX_FILE=" + Quote(index) + " ";
+  std::filesystem::remove(index);
+  if (!parent.empty()) Git("read-tree " + parent, nullptr, true, env);
   for (const auto& [path, content] : files) {
-    const auto full = std::filesystem::path(dir_) / path;
     if (content.empty()) {
-      Git("rm -q " + Quote(path));
+      Git("update-index --force-remove " + Quote(path), nullptr, true, env);
       continue;
     }
-    std::filesystem::create_directories(full.parent_path());
-    std::ofstream(full, std::ios::binary) << content;
-    Git("add " + Quote(path));
+    const std::string blob_file = dir_ + "/fake-blob";
+    std::ofstream(blob_file, std::ios::binary) << content;
+    const std::string blob = Git("hash-object -w " + Quote(blob_file));
+    Git("update-index --add --cacheinfo 100644," + blob + "," + Quote(path), nullptr, true, env);
   }
-  Git("commit -q --allow-empty -m " + Quote("change " + branch));
-  return Git("rev-parse HEAD");
+  const std::string tree = Git("write-tree", nullptr, true, env);
+  const std::string ident =
+      "GIT_AUTHOR_NAME=Fake GIT_AUTHOR_EMAIL=fake@example.com GIT_COMMITTER_NAME=Fake "
+      "GIT_COMMITTER_EMAIL=fake@example.com ";
+  const std::string sha = Git("commit-tree " + tree + (parent.empty() ? "" : " -p " + parent) + " -m " +
+                                  Quote("change " + branch),
+                              nullptr, true, ident);
+  Git("update-ref refs/heads/" + branch + " " + sha);
+  for (std::int64_t n : pulls) Git("update-ref " + PullRef(n) + " " + sha);
+  return sha;
 }
 
 std::string FakeForge::Tip(const std::string& branch) {
@@ -123,7 +148,6 @@ std::string FakeForge::Tip(const std::string& branch) {
 
 void FakeForge::SetBranch(const std::string& branch, const std::string& sha) {
   std::lock_guard<std::mutex> lock(git_mu_);
-  Git("checkout -q --detach");
   Git("update-ref refs/heads/" + branch + " " + sha);
 }
 
@@ -148,8 +172,16 @@ bool FakeForge::MergesCleanly(const std::string& base_branch, const std::string&
 }
 
 void FakeForge::AddPull(FakePull pull) {
-  std::lock_guard<std::mutex> lock(mu_);
-  pulls_[pull.number] = std::move(pull);
+  const std::int64_t number = pull.number;
+  const std::string head = pull.head_branch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pulls_[number] = std::move(pull);
+  }
+  std::lock_guard<std::mutex> lock(git_mu_);
+  int code = 0;
+  const std::string sha = Git("rev-parse --verify -q refs/heads/" + head, &code);
+  if (code == 0) Git("update-ref " + PullRef(number) + " " + sha);
 }
 
 void FakeForge::SetPermission(const std::string& user, const std::string& level) {

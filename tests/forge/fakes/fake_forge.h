@@ -73,7 +73,11 @@ class FakeForge {
   const std::string& token() const { return token_; }
   // The API base URL (GitHub "http://127.0.0.1:P", GitLab ".../api/v4", Gitea ".../api/v1").
   std::string base_url() const;
+  // The (bare) repository's path: a git remote mergeyard can fetch from and push to.
   std::string git_dir() const { return dir_; }
+  // Where the forge keeps pull request `number`'s head (refs/pull/N/head,
+  // GitLab refs/merge-requests/N/head); AddPull and Commit keep it current.
+  std::string PullRef(std::int64_t number) const;
 
   // --- git ---------------------------------------------------------------
   // Commits `files` (path -> content; an empty content deletes) on `branch`,
@@ -108,7 +112,9 @@ class FakeForge {
  private:
   struct Impl;
   void Route(const std::string& method, const void* req, void* res);
-  std::string Git(const std::string& args, int* exit_code = nullptr, bool strip = true);
+  // `env`: "NAME=value " assignments put before the command.
+  std::string Git(const std::string& args, int* exit_code = nullptr, bool strip = true,
+                  const std::string& env = "");
 
   FakeFlavor flavor_;
   std::string repo_;

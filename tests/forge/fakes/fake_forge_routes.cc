@@ -345,6 +345,8 @@ void FakeForge::Route(const std::string& method, const void* vreq, void* vres) {
   if (!prefix.empty()) {
     if (path.rfind(prefix, 0) != 0) return NotFound(res);
     path = path.substr(prefix.size());
+  } else if (path.rfind("/api/v3/", 0) == 0) {
+    path = path.substr(7);  // GitHub Enterprise's prefix: how a configured base URL reaches the fake
   }
   Impl impl{*this, req, res, method, path};
   try {

@@ -1,0 +1,268 @@
+#include "app/service.h"
+
+#include <httplib.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "api/admin_api.h"
+#include "app/async_git_port.h"
+#include "app/forge_remote_resolver.h"
+#include "app/git_merge_checker.h"
+#include "app/service_metrics.h"
+#include "app/timer_thread.h"
+#include "base/log.h"
+#include "engine/engine.h"
+#include "exec/exec_stack.h"
+#include "forge/config_source.h"
+#include "forge/directory.h"
+#include "forge/reporter.h"
+#include "forge/setup.h"
+#include "git/mirror_git_port.h"
+#include "store/database.h"
+#include "store/sqlite_state_store.h"
+#include "webhook/service.h"
+
+namespace mergeyard::app {
+
+// Declared in the order they are built; destroyed in reverse, so nothing
+// outlives what it points at. Stop() tears the threads down explicitly first.
+struct Service::Parts {
+  ServiceConfig config;
+  SystemClock clock;
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<store::SqliteStateStore> store;
+  std::unique_ptr<TimerThread> timers;
+  forge::ForgeDirectory forges;
+  std::unique_ptr<forge::ForgeClients> clients;
+  std::unique_ptr<forge::ForgeConfigSource> configs;
+  std::unique_ptr<ForgeRemoteResolver> resolver;
+  std::unique_ptr<git::MirrorGitPort> git;
+  std::unique_ptr<forge::Reporter> reporter;
+  std::unique_ptr<exec::ExecStack> exec;
+  std::unique_ptr<AsyncGitPort> async_git;
+  std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<GitMergeChecker> merges;
+  httplib::Server http;
+  std::unique_ptr<webhook::Service> webhooks;
+  int port = 0;
+  std::thread http_thread;
+  std::thread engine_thread;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop_requested = false;
+  bool engine_failed = false;
+  bool stopped = false;
+
+  std::string PublicUrl() const {
+    return config.public_url.empty() ? "http://" + config.listen : config.public_url;
+  }
+};
+
+namespace {
+
+bool SplitListen(const std::string& listen, std::string* host, int* port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  try {
+    *port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    return false;
+  }
+  return *port >= 0 && *port < 65536;
+}
+
+forge::ForgeSettings ForgeSettingsOf(const ServiceConfig& c) {
+  forge::ForgeSettings s;
+  s.github_url = c.github.url;
+  s.github_token = c.github.token;
+  s.github_app_id = c.github.app_id;
+  s.github_private_key_file = c.github.private_key_file;
+  s.github_clone_url = c.github.clone_url;
+  s.gitlab_url = c.gitlab.url;
+  s.gitlab_token = c.gitlab.token;
+  s.gitlab_clone_url = c.gitlab.clone_url;
+  s.gitea_url = c.gitea.url;
+  s.gitea_token = c.gitea.token;
+  s.gitea_clone_url = c.gitea.clone_url;
+  return s;
+}
+
+webhook::WebhookSecrets SecretsOf(const ServiceConfig& c) {
+  webhook::WebhookSecrets s;
+  s.default_secret = c.webhook_secret;
+  for (const char* forge : {"github", "gitlab", "gitea"}) {
+    const std::string secret = c.WebhookSecretFor(forge);
+    if (!secret.empty()) s.per_forge[forge] = secret;
+  }
+  if (!c.WebhookSecretFor("gitea").empty()) s.per_forge["forgejo"] = c.WebhookSecretFor("gitea");
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
+  std::unique_ptr<Service> service(new Service());
+  service->parts_ = std::make_unique<Parts>();
+  Parts& p = *service->parts_;
+  p.config = config;
+  std::string host;
+  if (!SplitListen(config.listen, &host, &p.port)) return Invalid("listen must be host:port, got " + config.listen);
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  auto db = store::Database::Open(config.DatabasePath());
+  if (!db.ok()) return Internal("cannot open the database: " + db.error().ToString());
+  p.db = std::move(*db);
+  p.store = std::make_unique<store::SqliteStateStore>(*p.db, p.clock);
+  p.timers = std::make_unique<TimerThread>(p.clock);
+
+  auto clients = forge::ConnectForges(ForgeSettingsOf(config), p.clock, p.forges);
+  if (!clients.ok()) return clients.error();
+  p.clients = std::move(*clients);
+  p.configs = std::make_unique<forge::ForgeConfigSource>(p.forges);
+  p.resolver = std::make_unique<ForgeRemoteResolver>(p.forges, *p.clients);
+  p.git = std::make_unique<git::MirrorGitPort>(config.data_dir, *p.resolver, p.clock);
+  forge::ReporterOptions ro;
+  ro.dashboard_url = p.PublicUrl();
+  p.reporter = std::make_unique<forge::Reporter>(p.forges, *p.configs, p.clock, ro);
+
+  exec::ExecStackOptions eo;
+  eo.data_dir = config.data_dir + "/exec";
+  git::MirrorGitPort* git = p.git.get();
+  eo.mirror_of = [git](const std::string& repo) -> std::optional<std::string> {
+    auto path = git->MirrorPath(repo);
+    if (!path.ok() || !std::filesystem::exists(*path)) return std::nullopt;
+    return *path;
+  };
+  forge::ForgeConfigSource* configs = p.configs.get();
+  // After a restart nothing has loaded the configuration yet: read it then.
+  eo.configs = [configs](const engine::QueueKey& key) -> std::optional<engine::RepoConfig> {
+    if (auto good = configs->LastGood(key.repo, key.branch)) return good;
+    auto loaded = configs->Load(key.repo, key.branch);
+    if (!loaded.ok() || !loaded->present || !loaded->parse.ok()) return std::nullopt;
+    return loaded->parse.config;
+  };
+  eo.public_url = p.PublicUrl();
+  eo.local_executor = config.local_executors > 0;
+  eo.local.capacity.cpu = config.local_executors;
+  auto exec_stack = exec::ExecStack::Start(eo, p.clock);
+  if (!exec_stack.ok()) return Internal("cannot start the execution backend: " + exec_stack.error().ToString());
+  p.exec = std::move(*exec_stack);
+
+  p.async_git = std::make_unique<AsyncGitPort>(*p.git);
+  p.engine = std::make_unique<engine::Engine>(
+      engine::Ports{p.async_git.get(), &p.exec->run_port(), p.reporter.get(), p.timers.get(), p.store.get(), &p.clock});
+  p.engine->SetNewQueueConfig([configs](const engine::QueueKey& key) {
+    auto good = configs->LastGood(key.repo, key.branch);
+    return good ? good->queue : queue::QueueConfig{};
+  });
+  if (p.clients->configured().empty()) {
+    LOG_WARN("no forge is configured: serving the dashboard, the API and the execution backend only");
+  } else {
+    std::string list;
+    for (const auto& f : p.clients->configured()) list += (list.empty() ? "" : ", ") + f;
+    LOG_INFO("forges configured", {{"forges", list}});
+  }
+  if (Status s = p.engine->Recover(); !s.ok()) return Internal("recovery failed: " + s.error().ToString());
+  p.merges = std::make_unique<GitMergeChecker>(*p.git, *p.engine, *p.configs);
+
+  p.http.set_tcp_nodelay(true);
+  // Routes answer their own errors; this covers the rest (unknown paths,
+  // wrong methods) with the same JSON shape.
+  p.http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& res) -> httplib::Server::HandlerResponse {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    const std::string code = res.status == 404 ? "not_found" : res.status == 405 ? "method_not_allowed" : "error";
+    const std::string message = res.status == 404 ? "no such route" : "HTTP " + std::to_string(res.status);
+    res.set_content("{\"error\": {\"code\": \"" + code + "\", \"message\": \"" + message + "\"}}",
+                    "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  p.http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  engine::Engine* engine = p.engine.get();
+  exec::ExecService* exec_service = &p.exec->service();
+  p.http.Get("/metrics", [engine, exec_service](const httplib::Request&, httplib::Response& res) {
+    res.set_content(RenderServiceMetrics(*engine, exec_service), "text/plain; version=0.0.4");
+  });
+  p.exec->Mount(p.http, exec::ApiTokens{config.admin_token, config.executor_token});
+  api::AdminDeps deps{p.engine.get(), p.store.get(), &p.forges, &p.exec->service()};
+  deps.configs = p.configs.get();
+  api::MountAdminApi(p.http, deps, {config.admin_token, config.public_url});
+  api::MountDashboard(p.http);
+  webhook::ServiceOptions wo;
+  wo.listener.secrets = SecretsOf(config);
+  auto webhooks = webhook::Service::Start(p.http, *p.db, p.forges, *p.configs, *p.merges, *p.reporter, *p.engine,
+                                          p.clock, wo);
+  if (!webhooks.ok()) return Internal("cannot start the webhook listener: " + webhooks.error().ToString());
+  p.webhooks = std::move(*webhooks);
+
+  if (p.port == 0) p.port = p.http.bind_to_any_port(host);
+  else if (!p.http.bind_to_port(host, p.port)) p.port = -1;
+  if (p.port < 0) return Internal("cannot listen on " + config.listen);
+  LOG_INFO("listening", {{"address", host + ":" + std::to_string(p.port)}, {"data_dir", config.data_dir}});
+
+  p.http_thread = std::thread([&p] { p.http.listen_after_bind(); });
+  p.engine_thread = std::thread([&p] {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(p.mu);
+        if (p.stop_requested) return;
+      }
+      p.engine->WaitForEvent(500);
+      if (!p.engine->Drain().ok()) {  // the store refused a transition: stop rather than diverge from it
+        std::lock_guard<std::mutex> lock(p.mu);
+        p.engine_failed = true;
+        p.stop_requested = true;
+        p.cv.notify_all();
+        return;
+      }
+    }
+  });
+  return service;
+}
+
+int Service::port() const { return parts_->port; }
+
+void Service::RequestStop() {
+  std::lock_guard<std::mutex> lock(parts_->mu);
+  parts_->stop_requested = true;
+  parts_->cv.notify_all();
+}
+
+bool Service::WaitUntilStoppedOrFailed() {
+  std::unique_lock<std::mutex> lock(parts_->mu);
+  parts_->cv.wait(lock, [&] { return parts_->stop_requested; });
+  return parts_->engine_failed;
+}
+
+void Service::Stop() {
+  if (!parts_) return;
+  Parts& p = *parts_;
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    if (p.stopped) return;
+    p.stopped = true;
+    p.stop_requested = true;
+    p.cv.notify_all();
+  }
+  p.http.stop();
+  if (p.http_thread.joinable()) p.http_thread.join();
+  p.webhooks.reset();  // the processor stops posting
+  if (p.engine) p.engine->Interrupt();
+  if (p.engine_thread.joinable()) p.engine_thread.join();
+  // Answers that arrive from here on are not processed; Recover() re-issues
+  // what they answered on the next start.
+  p.async_git.reset();
+  if (p.exec) p.exec->Stop();
+  p.reporter.reset();
+  p.timers.reset();
+}
+
+Service::~Service() { Stop(); }
+
+}  // namespace mergeyard::app

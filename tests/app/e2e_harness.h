@@ -1,0 +1,177 @@
+#pragma once
+// End-to-end harness: a fake GitHub (real HTTP, real git repository) and a
+// real `mergeyard serve` process pointed at it, with signed webhooks sent the
+// way GitHub sends them. The repository's pipeline is a shell script that
+// fails when the tree holds a file named bad.txt.
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "fake_forge.h"
+#include "forge/signature.h"
+#include "serve_process.h"
+#include "temp_dir.h"
+
+namespace mergeyard::testing {
+
+inline constexpr const char* kE2eRepo = "acme/widgets";
+inline constexpr const char* kE2eSecret = "e2e-secret";
+inline constexpr const char* kE2eAdminToken = "e2e-admin";
+
+inline std::string PipelineScript() {
+  return "set -e\n"
+         "if [ -e bad.txt ]; then echo 'FAIL: bad.txt is in the tree' >&2; exit 1; fi\n"
+         "echo \"ok: $(ls | wc -l) files\"\n";
+}
+
+inline std::string QueueYaml(const std::string& queue_settings) {
+  return "queue:\n" + queue_settings +
+         "pipeline:\n"
+         "  - name: test\n"
+         "    run: sh ci/test.sh\n"
+         "    timeout: 2m\n";
+}
+
+class E2e {
+ public:
+  explicit E2e(const std::string& queue_settings) : fake_(FakeFlavor::kGithub, kE2eRepo) {
+    fake_.Commit("main", {{".mergeyard.yml", QueueYaml(queue_settings)}, {"ci/test.sh", PipelineScript()}});
+    fake_.SetPermission("wendy", "write");
+    fake_.SetPermission("rita", "read");
+    serve_ = std::make_unique<ServeProcess>(
+        dir_.path(), std::map<std::string, std::string>{{"MERGEYARD_GITHUB_URL", fake_.base_url() + "/api/v3"},
+                                                         {"MERGEYARD_GITHUB_TOKEN", fake_.token()},
+                                                         {"MERGEYARD_GITHUB_CLONE_URL", fake_.git_dir()},
+                                                         {"MERGEYARD_WEBHOOK_SECRET", kE2eSecret},
+                                                         {"MERGEYARD_ADMIN_TOKEN", kE2eAdminToken},
+                                                         {"MERGEYARD_LOCAL_EXECUTORS", "2"},
+                                                         {"MERGEYARD_LOG_FORMAT", "json"}});
+    REQUIRE_MESSAGE(serve_->Start(), "mergeyard serve did not start:\n" << serve_->Log());
+  }
+
+  FakeForge& fake() { return fake_; }
+  ServeProcess& serve() { return *serve_; }
+  const std::string& dir() const { return dir_.path(); }
+
+  // A pull request #n from branch pr<n> adding `files`; returns its head.
+  std::string OpenPull(std::int64_t n, const std::map<std::string, std::string>& files) {
+    const std::string head = fake_.Commit("pr" + std::to_string(n), files);
+    FakePull p;
+    p.number = n;
+    p.head_branch = "pr" + std::to_string(n);
+    fake_.AddPull(p);
+    return head;
+  }
+
+  // Posts a signed issue_comment webhook; returns the HTTP status.
+  int Comment(std::int64_t pr, const std::string& text, const std::string& author = "wendy") {
+    const std::int64_t id = next_id_++;
+    nlohmann::json body = {
+        {"action", "created"},
+        {"issue", {{"number", pr}, {"pull_request", {{"url", "x"}}}}},
+        {"comment", {{"id", id}, {"body", text}, {"user", {{"login", author}, {"id", fake_.UserId(author)}, {"type", "User"}}}}},
+        {"repository", {{"full_name", kE2eRepo}, {"id", 1}}}};
+    return Deliver("issue_comment", body.dump());
+  }
+
+  // Posts a signed push webhook for `branch` moving from `before` to `after`.
+  int Push(const std::string& branch, const std::string& before, const std::string& after) {
+    nlohmann::json body = {{"ref", "refs/heads/" + branch}, {"before", before}, {"after", after},
+                           {"repository", {{"full_name", kE2eRepo}, {"id", 1}}},
+                           {"commits", nlohmann::json::array()}};
+    return Deliver("push", body.dump());
+  }
+
+  // Posts a signed pull_request "synchronize" webhook (a new head).
+  int Synchronize(std::int64_t pr, const std::string& head) {
+    nlohmann::json body = {{"action", "synchronize"}, {"number", pr},
+                           {"pull_request", {{"number", pr}, {"state", "open"}, {"draft", false}, {"merged", false},
+                                             {"head", {{"sha", head}, {"ref", "pr" + std::to_string(pr)}}},
+                                             {"base", {{"ref", "main"}}}}},
+                           {"repository", {{"full_name", kE2eRepo}, {"id", 1}}}};
+    return Deliver("pull_request", body.dump());
+  }
+
+  int Deliver(const std::string& event, const std::string& body) {
+    httplib::Client cli("127.0.0.1", serve_->port());
+    httplib::Headers h = {{"X-GitHub-Event", event},
+                          {"X-GitHub-Delivery", "e2e-" + std::to_string(next_id_++)},
+                          {"X-Hub-Signature-256", "sha256=" + forge::HmacSha256Hex(kE2eSecret, body)}};
+    auto r = cli.Post("/webhooks/github", h, body, "application/json");
+    return r ? r->status : -1;
+  }
+
+  // The text of mergeyard's status comment on `pr` ("" when none yet).
+  std::string StatusComment(std::int64_t pr) {
+    std::string text;
+    for (const auto& c : fake_.Comments(pr)) {
+      if (c.body.find("<!-- mergeyard:status -->") != std::string::npos) text = c.body;
+    }
+    return text;
+  }
+  // Every comment mergeyard posted on `pr`, joined.
+  std::string AllComments(std::int64_t pr) {
+    std::string text;
+    for (const auto& c : fake_.Comments(pr)) {
+      if (c.author == "mergeyard-bot") text += c.body + "\n---\n";
+    }
+    return text;
+  }
+
+  bool Merged(std::int64_t pr) { return StatusComment(pr).find("**mergeyard: Merged**") != std::string::npos; }
+  bool Kicked(std::int64_t pr) {
+    return StatusComment(pr).find("**mergeyard: Kicked out of the queue**") != std::string::npos;
+  }
+
+  // Polls `done` every 50 ms for up to `timeout_ms`.
+  static bool WaitFor(const std::function<bool()>& done, int timeout_ms = 90000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+  }
+
+  // `git <args>` in the fake's repository.
+  std::string Git(const std::string& args) {
+    const std::string cmd = "git -C '" + fake_.git_dir() + "' " + args + " 2>/dev/null";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    pclose(p);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+  std::vector<std::string> FilesOnMain() {
+    std::vector<std::string> out;
+    std::stringstream ss(Git("ls-tree --name-only refs/heads/main"));
+    for (std::string line; std::getline(ss, line);) out.push_back(line);
+    return out;
+  }
+  // Every commit main has pointed at, oldest first (the ref's reflog).
+  std::vector<std::string> MainHistory() {
+    std::vector<std::string> out;
+    std::stringstream ss(Git("reflog show --format=%H refs/heads/main"));
+    for (std::string line; std::getline(ss, line);) out.insert(out.begin(), line);
+    return out;
+  }
+
+ private:
+  TempDir dir_;
+  FakeForge fake_;
+  std::unique_ptr<ServeProcess> serve_;
+  std::atomic<std::int64_t> next_id_{1};
+};
+
+inline bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace mergeyard::testing
