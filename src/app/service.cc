@@ -8,10 +8,11 @@
 #include <thread>
 
 #include "api/admin_api.h"
+#include "api/metrics.h"
+#include "base/metrics.h"
 #include "app/async_git_port.h"
 #include "app/forge_remote_resolver.h"
 #include "app/git_merge_checker.h"
-#include "app/service_metrics.h"
 #include "app/timer_thread.h"
 #include "base/log.h"
 #include "engine/engine.h"
@@ -43,6 +44,7 @@ struct Service::Parts {
   std::unique_ptr<forge::Reporter> reporter;
   std::unique_ptr<exec::ExecStack> exec;
   std::unique_ptr<AsyncGitPort> async_git;
+  std::unique_ptr<api::QueueMetrics> queue_metrics;  // the engine's observer: outlives it
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<GitMergeChecker> merges;
   httplib::Server http;
@@ -157,6 +159,8 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   p.async_git = std::make_unique<AsyncGitPort>(*p.git);
   p.engine = std::make_unique<engine::Engine>(
       engine::Ports{p.async_git.get(), &p.exec->run_port(), p.reporter.get(), p.timers.get(), p.store.get(), &p.clock});
+  p.queue_metrics = std::make_unique<api::QueueMetrics>(p.clock);
+  p.engine->SetObserver(p.queue_metrics->Observer());
   p.engine->SetNewQueueConfig([configs](const engine::QueueKey& key) {
     auto good = configs->LastGood(key.repo, key.branch);
     return good ? good->queue : queue::QueueConfig{};
@@ -186,8 +190,9 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   p.http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   engine::Engine* engine = p.engine.get();
   exec::ExecService* exec_service = &p.exec->service();
-  p.http.Get("/metrics", [engine, exec_service](const httplib::Request&, httplib::Response& res) {
-    res.set_content(RenderServiceMetrics(*engine, exec_service), "text/plain; version=0.0.4");
+  const Clock* clock = &p.clock;
+  p.http.Get("/metrics", [engine, exec_service, clock](const httplib::Request&, httplib::Response& res) {
+    res.set_content(api::RenderMetrics(*engine, exec_service, metrics::Default(), *clock), api::kMetricsContentType);
   });
   p.exec->Mount(p.http, exec::ApiTokens{config.admin_token, config.executor_token});
   api::AdminDeps deps{p.engine.get(), p.store.get(), &p.forges, &p.exec->service()};

@@ -48,6 +48,19 @@ TEST_CASE("six pull requests with one culprit: bisected, five land, the culprit 
   REQUIRE(log);
   CHECK(log->status == 200);
   CHECK(log->body.find("FAIL: bad.txt is in the tree") != std::string::npos);
+  // /metrics counts what happened, in Prometheus text format.
+  auto metrics = cli.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->status == 200);
+  auto series = [&](const std::string& name) {
+    std::stringstream ss(metrics->body);
+    for (std::string line; std::getline(ss, line);) {
+      if (line.rfind(name + "{", 0) == 0) return line.substr(line.rfind(' ') + 1);
+    }
+    return std::string("(missing)");
+  };
+  CHECK(series("mergeyard_entries_merged_total") == "5");
+  CHECK(series("mergeyard_bisections_started_total") != "(missing)");
   // The target moved only by fast-forward to batch commits, never force-pushed.
   auto history = e.MainHistory();
   for (size_t i = 1; i < history.size(); ++i) {
