@@ -74,7 +74,8 @@ std::string Workspace(const Args& a) {
   if (!a.fresh) return a.repo;
   std::string copy = a.repo + ".fresh";
   int status = 0;
-  Run("rm -rf '" + copy + "' && cp -a '" + a.repo + "' '" + copy + "'", &status);
+  // sync: the copy's writeback must not land in the next contender's time.
+  Run("rm -rf '" + copy + "' && cp -a '" + a.repo + "' '" + copy + "' && sync", &status);
   if (status != 0) Die("cannot copy " + a.repo);
   return copy;
 }
