@@ -8,8 +8,6 @@ namespace mergeyard::forge::gitea {
 
 namespace {
 
-std::string Repo(const std::string& repo) { return "/repos/" + repo; }
-
 }  // namespace
 
 RestOptions DefaultRestOptions(const std::string& base_url) {
@@ -61,33 +59,6 @@ Status GiteaApi::SetStatus(const std::string& repo, const CommitStatus& s) {
   if (!s.target_url.empty()) body["target_url"] = s.target_url;
   auto j = JsonResult(client_.Send("POST", Repo(repo) + "/statuses/" + s.sha, repo, body.dump()), "set status");
   return j.ok() ? Ok() : Status(j.error());
-}
-
-Result<FileContent> GiteaApi::GetFile(const std::string& repo, const std::string& path,
-                                       const std::string& ref) {
-  return github_like::GetFile(client_, repo, path, ref);
-}
-
-Result<std::vector<Comment>> GiteaApi::ListComments(const std::string& repo, std::int64_t pr) {
-  return github_like::ListComments(client_, repo, pr, "limit=50");
-}
-
-Result<std::int64_t> GiteaApi::CreateComment(const std::string& repo, std::int64_t pr,
-                                              const std::string& body) {
-  return github_like::CreateComment(client_, repo, pr, body);
-}
-
-Status GiteaApi::EditComment(const std::string& repo, std::int64_t, std::int64_t comment_id,
-                              const std::string& body) {
-  return github_like::EditComment(client_, repo, comment_id, body);
-}
-
-Status GiteaApi::ClosePullRequest(const std::string& repo, std::int64_t pr) {
-  return github_like::ClosePullRequest(client_, repo, pr);
-}
-
-Status GiteaApi::AddLabel(const std::string& repo, std::int64_t pr, const std::string& label) {
-  return github_like::AddLabel(client_, repo, pr, label);
 }
 
 }  // namespace mergeyard::forge::gitea

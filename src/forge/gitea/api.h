@@ -1,38 +1,29 @@
 #pragma once
-// forge::ForgeApi over the GitLab REST API (/api/v4; gitea.com or
-// self-managed). Projects are addressed by their URL-encoded path; the
-// "pull request" is the merge request iid. Statuses are pipeline statuses.
+// forge::ForgeApi over the Gitea / Forgejo REST API (/api/v1; gitea.com,
+// codeberg.org or self-hosted). Comments, files, closing and labels are the
+// GitHub-like calls; pull requests, permissions and commit statuses are
+// Gitea's own.
 
-#include "forge/forge_api.h"
-#include "forge/rest_client.h"
+#include "forge/github_like.h"
 
 namespace mergeyard::forge::gitea {
 
-// base_url such as "https://gitea.com/api/v4".
+// base_url such as "https://gitea.com/api/v1".
 RestOptions DefaultRestOptions(const std::string& base_url);
 
-class GiteaApi final : public ForgeApi {
+class GiteaApi final : public GithubLikeApi {
  public:
   // `kind` is kGitea or kForgejo (the API is the same).
-  explicit GiteaApi(RestClient& client, ForgeKind kind = ForgeKind::kGitea) : client_(client), kind_(kind) {}
+  explicit GiteaApi(RestClient& client, ForgeKind kind = ForgeKind::kGitea)
+      : GithubLikeApi(client, "limit=50"), kind_(kind) {}
 
   ForgeKind kind() const override { return kind_; }
   Result<PullRequestInfo> GetPullRequest(const std::string& repo, std::int64_t pr) override;
   Result<Permission> GetPermission(const std::string& repo, const std::string& user,
                                    std::int64_t user_id) override;
-  Result<FileContent> GetFile(const std::string& repo, const std::string& path,
-                              const std::string& ref) override;
-  Result<std::vector<Comment>> ListComments(const std::string& repo, std::int64_t pr) override;
-  Result<std::int64_t> CreateComment(const std::string& repo, std::int64_t pr,
-                                     const std::string& body) override;
-  Status EditComment(const std::string& repo, std::int64_t pr, std::int64_t comment_id,
-                     const std::string& body) override;
   Status SetStatus(const std::string& repo, const CommitStatus& status) override;
-  Status ClosePullRequest(const std::string& repo, std::int64_t pr) override;
-  Status AddLabel(const std::string& repo, std::int64_t pr, const std::string& label) override;
 
  private:
-  RestClient& client_;
   ForgeKind kind_;
 };
 

@@ -8,8 +8,6 @@ namespace mergeyard::forge::github {
 
 namespace {
 
-std::string Repo(const std::string& repo) { return "/repos/" + repo; }
-
 std::string Truncate(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "…"; }
 
 }  // namespace
@@ -99,33 +97,6 @@ Status GithubApi::SetCheckRun(const std::string& repo, const CommitStatus& s) {
   std::lock_guard<std::mutex> lock(mu_);
   check_runs_[key] = GetInt(*j, "id");
   return Ok();
-}
-
-Result<FileContent> GithubApi::GetFile(const std::string& repo, const std::string& path,
-                                       const std::string& ref) {
-  return github_like::GetFile(client_, repo, path, ref);
-}
-
-Result<std::vector<Comment>> GithubApi::ListComments(const std::string& repo, std::int64_t pr) {
-  return github_like::ListComments(client_, repo, pr, "per_page=100");
-}
-
-Result<std::int64_t> GithubApi::CreateComment(const std::string& repo, std::int64_t pr,
-                                              const std::string& body) {
-  return github_like::CreateComment(client_, repo, pr, body);
-}
-
-Status GithubApi::EditComment(const std::string& repo, std::int64_t, std::int64_t comment_id,
-                              const std::string& body) {
-  return github_like::EditComment(client_, repo, comment_id, body);
-}
-
-Status GithubApi::ClosePullRequest(const std::string& repo, std::int64_t pr) {
-  return github_like::ClosePullRequest(client_, repo, pr);
-}
-
-Status GithubApi::AddLabel(const std::string& repo, std::int64_t pr, const std::string& label) {
-  return github_like::AddLabel(client_, repo, pr, label);
 }
 
 }  // namespace mergeyard::forge::github
