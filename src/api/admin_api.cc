@@ -12,12 +12,16 @@
 #include "api/auth.h"
 #include "api/embedded_files.h"
 #include "api/exec_view.h"
-#include "api/json_http.h"
+#include "exec/http_json.h"
 #include "api/queue_view.h"
 #include "base/log.h"
 #include "forge/command.h"
 
 namespace mergeyard::api {
+
+using exec::ParseJsonObject;
+using exec::SendError;
+using exec::SendJson;
 namespace {
 
 using nlohmann::json;

@@ -5,10 +5,12 @@
 
 #include <cctype>
 
-#include "api/json_http.h"
+#include "exec/http_json.h"
 #include "base/log.h"
 
 namespace mergeyard::api {
+
+using exec::SendError;
 namespace {
 
 std::array<unsigned char, 32> Sha256(const std::string& text) {

@@ -5,9 +5,11 @@
 
 #include "api/admin_api.h"
 #include "api/embedded_files.h"
-#include "api/json_http.h"
+#include "exec/http_json.h"
 
 namespace mergeyard::api {
+
+using exec::SendError;
 namespace {
 
 // No inline script or style, no third-party origin: the page talks only to this server.

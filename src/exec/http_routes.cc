@@ -7,38 +7,12 @@
 
 #include "base/log.h"
 #include "exec/action_json.h"
+#include "exec/http_json.h"
 
 namespace mergeyard::exec {
 namespace {
 
 using nlohmann::json;
-
-int HttpStatus(ErrorCode c) {
-  switch (c) {
-    case ErrorCode::kInvalid: return 422;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kUnauthorized: return 401;
-    case ErrorCode::kForbidden: return 403;
-    case ErrorCode::kTransient: return 503;
-    case ErrorCode::kInternal: return 500;
-  }
-  return 500;
-}
-
-void SendError(httplib::Response& res, int status, const std::string& code, const std::string& msg) {
-  res.status = status;
-  res.set_content(json{{"error", {{"code", code}, {"message", msg}}}}.dump(), "application/json");
-}
-
-void SendError(httplib::Response& res, const Error& e, const std::string& code = "") {
-  SendError(res, HttpStatus(e.code), code.empty() ? ErrorCodeName(e.code) : code, e.message);
-}
-
-void SendJson(httplib::Response& res, const json& j, int status = 200) {
-  res.status = status;
-  res.set_content(j.dump(), "application/json");
-}
 
 Duration WaitParam(const httplib::Request& req, Duration max) {
   if (!req.has_param("wait")) return 0;
@@ -47,15 +21,6 @@ Duration WaitParam(const httplib::Request& req, Duration max) {
     return std::clamp(static_cast<Duration>(s * 1000), Duration{0}, max);
   } catch (...) {
     return 0;
-  }
-}
-
-std::optional<json> ParseBody(const httplib::Request& req, httplib::Response& res) {
-  try {
-    return json::parse(req.body);
-  } catch (const std::exception&) {
-    SendError(res, 422, "invalid", "the body is not valid JSON");
-    return std::nullopt;
   }
 }
 
@@ -85,7 +50,7 @@ json ViewJson(const core::ExecutionView& v) {
 
 void Execute(ExecService& service, TreeResolver* trees, const httplib::Request& req,
              httplib::Response& res) {
-  auto body = ParseBody(req, res);
+  auto body = ParseJsonObject(req, res);
   if (!body) return;
   auto action = ActionFromJson(*body);
   if (!action) return SendError(res, 422, "invalid_action", action.error().message);
@@ -133,7 +98,7 @@ void RegisterClientRoutes(httplib::Server& server, ExecService& service, TreeRes
                guarded(req, res);
              });
   server.Post(R"(/api/v1/executions/([^/]+)/leave)", Guard(token, [&service](const httplib::Request& req, httplib::Response& res) {
-                auto body = ParseBody(req, res);
+                auto body = ParseJsonObject(req, res);
                 if (!body) return;
                 if (!body->contains("waiter_id") || !(*body)["waiter_id"].is_number_unsigned())
                   return SendError(res, 422, "invalid", "waiter_id must be a number");
@@ -144,7 +109,7 @@ void RegisterClientRoutes(httplib::Server& server, ExecService& service, TreeRes
 }
 
 void Register(ExecService& service, const httplib::Request& req, httplib::Response& res) {
-  auto body = ParseBody(req, res);
+  auto body = ParseJsonObject(req, res);
   if (!body) return;
   core::ExecutorInfo info;
   info.id = body->value("id", "");
@@ -202,7 +167,7 @@ void RegisterExecutorRoutes(httplib::Server& server, ExecService& service, const
                 SendJson(res, json::object());
               }));
   server.Post(R"(/api/v1/leases/([^/]+)/complete)", Guard(token, [&service](const httplib::Request& req, httplib::Response& res) {
-                auto body = ParseBody(req, res);
+                auto body = ParseJsonObject(req, res);
                 if (!body) return;
                 if (!body->contains("result") || !(*body)["result"].is_object())
                   return SendError(res, 422, "invalid", "result must be an object");
