@@ -14,6 +14,8 @@ import hashlib
 import os
 import sys
 
+from cpp_embed import c_bytes, write_atomically
+
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -23,29 +25,6 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".ico": "image/x-icon",
 }
-
-
-def c_bytes(data):
-    """A C++ string literal (split into lines) holding exactly `data`."""
-    lines, buf = [], []
-    for byte in data:
-        ch = chr(byte)
-        if ch == "\\":
-            buf.append("\\\\")
-        elif ch == '"':
-            buf.append('\\"')
-        elif ch == "\n":
-            buf.append("\\n")
-            lines.append('"' + "".join(buf) + '"')
-            buf = []
-            continue
-        elif 32 <= byte < 127 and ch != "?":
-            buf.append(ch)
-        else:
-            buf.append("\\%03o" % byte)  # always 3 digits: never swallows what follows
-    if buf or not lines:
-        lines.append('"' + "".join(buf) + '"')
-    return "\n      ".join(lines)
 
 
 def main(argv):
@@ -79,10 +58,7 @@ def main(argv):
         + "\n".join(rows)
         + "\n  };\n  return kFiles;\n}\n\n}  // namespace mergeyard::api\n"
     )
-    tmp = argv[1] + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, argv[1])
+    write_atomically(argv[1], text)
 
 
 if __name__ == "__main__":
