@@ -66,19 +66,6 @@ struct Service::Parts {
 
 namespace {
 
-bool SplitListen(const std::string& listen, std::string* host, int* port) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return false;
-  *host = listen.substr(0, colon);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
-  try {
-    *port = std::stoi(listen.substr(colon + 1));
-  } catch (...) {
-    return false;
-  }
-  return *port >= 0 && *port < 65536;
-}
-
 forge::ForgeSettings ForgeSettingsOf(const ServiceConfig& c) {
   forge::ForgeSettings s;
   s.github_url = c.github.url;

@@ -171,13 +171,9 @@ Status ReadEnvironment(const std::map<std::string, std::string>& env, Settings* 
 }
 
 bool ValidListen(const std::string& listen) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  int port = -1;
-  const char* first = listen.data() + colon + 1;
-  const char* last = listen.data() + listen.size();
-  auto [ptr, ec] = std::from_chars(first, last, port);
-  return ec == std::errc() && ptr == last && first != last && port >= 0 && port <= 65535;
+  std::string host;
+  int port = 0;
+  return SplitListen(listen, &host, &port);
 }
 
 bool ValidUrl(const std::string& url) {
@@ -239,6 +235,20 @@ Status Apply(const std::string& name, const Setting& s, ServiceConfig* c) {
 const char* Secret(const std::string& s) { return s.empty() ? "(unset)" : "(set)"; }
 
 }  // namespace
+
+bool SplitListen(const std::string& listen, std::string* host, int* port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const char* first = listen.data() + colon + 1;
+  const char* last = listen.data() + listen.size();
+  int p = -1;
+  auto [ptr, ec] = std::from_chars(first, last, p);
+  if (ec != std::errc() || ptr != last || first == last || p < 0 || p > 65535) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  *port = p;
+  return true;
+}
 
 std::string ServiceConfig::WebhookSecretFor(const std::string& forge) const {
   const std::string* own = forge == "github"   ? &github.webhook_secret

@@ -74,6 +74,10 @@ struct ServiceConfig {
 Result<ServiceConfig> LoadServiceConfig(const std::optional<std::string>& path,
                                         const std::map<std::string, std::string>& env);
 
+// "host:port" (IPv6 as "[::1]:8080") into its parts; port 0 means "any".
+// False when it is not of that form or the port is out of range.
+bool SplitListen(const std::string& listen, std::string* host, int* port);
+
 // This process's MERGEYARD_* environment variables.
 std::map<std::string, std::string> MergeyardEnvironment();
 

@@ -262,3 +262,18 @@ TEST_CASE("the printed configuration never shows a secret") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("a listen address splits into host and port, IPv6 brackets removed") {
+  std::string host;
+  int port = -1;
+  REQUIRE(mergeyard::app::SplitListen("127.0.0.1:8080", &host, &port));
+  CHECK(host == "127.0.0.1");
+  CHECK(port == 8080);
+  REQUIRE(mergeyard::app::SplitListen("[::1]:0", &host, &port));
+  CHECK(host == "::1");
+  CHECK(port == 0);
+  CHECK_FALSE(mergeyard::app::SplitListen("localhost", &host, &port));
+  CHECK_FALSE(mergeyard::app::SplitListen(":8080", &host, &port));
+  CHECK_FALSE(mergeyard::app::SplitListen("h:65536", &host, &port));
+  CHECK_FALSE(mergeyard::app::SplitListen("h:80x", &host, &port));
+}
