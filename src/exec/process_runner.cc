@@ -90,7 +90,14 @@ RunOutcome RunProcess(const RunSpec& spec, const Clock& clock) {
   }
   // Resolve the program on the scrubbed PATH before forking (no allocation after fork).
   Time start = clock.Now();
+  // Signals stay blocked across fork until the child has reset every handler
+  // to the default: a kill that arrives first must not run a handler of the
+  // server (or of a test harness) inside the child.
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
   pid_t pid = fork();
+  if (pid != 0) pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (pid < 0) {
     close(log_fd);
     out.error = std::string("fork failed: ") + std::strerror(errno);
