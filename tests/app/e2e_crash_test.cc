@@ -3,7 +3,6 @@
 // history in SQLite and the fake forge's git repository are the witnesses.
 
 #include <doctest/doctest.h>
-#include <SQLiteCpp/SQLiteCpp.h>
 
 #include <random>
 #include <set>
@@ -19,18 +18,13 @@ struct Ended {
   std::set<std::string> passed_commits;                    // commits of batches whose run passed
 };
 
-Ended ReadHistory(const std::string& db_path) {
+Ended ReadHistory(E2e& e) {
   Ended out;
-  SQLite::Database db(db_path, SQLite::OPEN_READONLY);
-  db.setBusyTimeout(5000);
-  SQLite::Statement q(db, "SELECT kind, pr, data_json FROM history ORDER BY id");
-  while (q.executeStep()) {
-    const std::string kind = q.getColumn(0).getString();
-    if (kind == "batch") {
-      auto data = nlohmann::json::parse(q.getColumn(2).getString());
-      if (data.value("result", "") == "pass") out.passed_commits.insert(data["batch"].value("commit", ""));
-    } else if (!q.getColumn(1).isNull()) {
-      out.by_pr[q.getColumn(1).getInt64()].push_back(kind);
+  for (const auto& row : e.History()) {
+    if (row.kind == "batch") {
+      if (row.data.value("result", "") == "pass") out.passed_commits.insert(row.data["batch"].value("commit", ""));
+    } else if (row.pr != 0) {
+      out.by_pr[row.pr].push_back(row.kind);
     }
   }
   return out;
@@ -50,7 +44,6 @@ TEST_CASE("kill -9 at 20 random moments of a bisection scenario: every pull requ
   const std::string start_tip = e.fake().Tip("main");
   for (int n = 1; n <= kPulls; ++n) REQUIRE(e.Comment(n, "!integrate") == 202);
 
-  const std::string db = e.dir() + "/data/mergeyard.db";
   std::mt19937 rng(20261125);
   std::uniform_int_distribution<int> pause_ms(100, 900);
   int kills = 0;
@@ -60,12 +53,12 @@ TEST_CASE("kill -9 at 20 random moments of a bisection scenario: every pull requ
     REQUIRE_MESSAGE(e.serve().Start(), "restart " << kills << " failed:\n" << e.serve().Log());
   }
   INFO(e.serve().Log());
-  const bool done = E2e::WaitFor([&] { return ReadHistory(db).by_pr.size() == kPulls; }, 180000);
+  const bool done = E2e::WaitFor([&] { return ReadHistory(e).by_pr.size() == kPulls; }, 180000);
   REQUIRE(done);
   CHECK(kills == 20);
   REQUIRE(e.serve().Stop() == 0);
 
-  const Ended ended = ReadHistory(db);
+  const Ended ended = ReadHistory(e);
   for (int n = 1; n <= kPulls; ++n) {
     INFO("pull request #" << n);
     REQUIRE(ended.by_pr.count(n) == 1);

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <SQLiteCpp/SQLiteCpp.h>
 
 #include <atomic>
 #include <functional>
@@ -135,6 +136,25 @@ class E2e {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return done();
+  }
+
+  // The queue's history as the service stored it, oldest first: each row's
+  // kind ("batch", "merged", "kicked", "cancelled"), pr and data.
+  struct HistoryRow {
+    std::string kind;
+    std::int64_t pr = 0;
+    nlohmann::json data;
+  };
+  std::vector<HistoryRow> History() {
+    std::vector<HistoryRow> out;
+    SQLite::Database db(dir() + "/data/mergeyard.db", SQLite::OPEN_READONLY);
+    db.setBusyTimeout(5000);
+    SQLite::Statement q(db, "SELECT kind, pr, data_json FROM history ORDER BY id");
+    while (q.executeStep()) {
+      out.push_back({q.getColumn(0).getString(), q.getColumn(1).isNull() ? 0 : q.getColumn(1).getInt64(),
+                     nlohmann::json::parse(q.getColumn(2).getString())});
+    }
+    return out;
   }
 
   // `git <args>` in the fake's repository.

@@ -84,6 +84,8 @@ TEST_CASE("a pull request that conflicts with the target is refused at !integrat
 
 TEST_CASE("a pull request that conflicts only with an earlier batch goes back to waiting, then lands") {
   E2e e(Batches(1, 2));
+  // Slow enough that #2 arrives while #1's batch still tests.
+  e.fake().Commit("main", {{"ci/test.sh", "sleep 2\n" + PipelineScript()}});
   e.OpenPull(1, {{"shared.txt", "one\n"}, {"bad.txt", "fails\n"}});
   e.OpenPull(2, {{"shared.txt", "two\n"}});
   REQUIRE(e.Comment(1, "!integrate") == 202);
@@ -92,6 +94,18 @@ TEST_CASE("a pull request that conflicts only with an earlier batch goes back to
   // #2 is built on #1's batch, conflicts with it (not with the target) and
   // waits; #1 fails and is kicked; #2 then lands on the target.
   REQUIRE(E2e::WaitFor([&] { return e.Kicked(1) && e.Merged(2); }));
+  // #2 was in a batch that ended without passing (its build on #1 conflicted)
+  // before the batch that landed it, and it was never kicked.
+  int tries_of_2 = 0;
+  bool returned_before_landing = false;
+  for (const auto& row : e.History()) {
+    if (row.kind == "kicked") CHECK(row.pr != 2);
+    if (row.kind != "batch" || row.data["batch"]["prs"] != nlohmann::json::array({2})) continue;
+    ++tries_of_2;
+    if (row.data.value("result", "") != "pass") returned_before_landing = true;
+  }
+  CHECK(tries_of_2 >= 2);
+  CHECK(returned_before_landing);
   auto files = e.FilesOnMain();
   CHECK(Contains(files, "shared.txt"));
   CHECK(e.Git("show refs/heads/main:shared.txt") == "two");
