@@ -1,4 +1,4 @@
-// The request handling of FakeForge: faults, authentication, and the REST
+// The request handling of LocalForge: faults, authentication, and the REST
 // routes of each flavour.
 
 #include <httplib.h>
@@ -8,9 +8,9 @@
 #include <regex>
 #include <thread>
 
-#include "fake_forge.h"
+#include "forge/local/local_forge.h"
 
-namespace mergeyard::testing {
+namespace mergeyard::forge {
 
 namespace {
 
@@ -61,8 +61,8 @@ std::string B64Wrapped(const std::string& bytes) {
 }  // namespace
 
 // Everything the route handlers need, bound to one request.
-struct FakeForge::Impl {
-  FakeForge& f;
+struct LocalForge::Impl {
+  LocalForge& f;
   const httplib::Request& req;
   httplib::Response& res;
   std::string method;
@@ -78,14 +78,14 @@ struct FakeForge::Impl {
   bool Authorized() {
     const std::string auth = req.get_header_value("Authorization");
     const std::string tok = f.token_;
-    if (f.flavor_ == FakeFlavor::kGitlab) {
+    if (f.flavor_ == LocalFlavor::kGitlab) {
       return req.get_header_value("PRIVATE-TOKEN") == tok || auth == "Bearer " + tok;
     }
     if (auth == "Bearer " + tok || auth == "token " + tok) return true;
-    return f.flavor_ == FakeFlavor::kGithub && auth.rfind("Bearer ghs_fake", 0) == 0;
+    return f.flavor_ == LocalFlavor::kGithub && auth.rfind("Bearer ghs_fake", 0) == 0;
   }
 
-  json PullJson(const FakePull& p) {
+  json PullJson(const LocalPull& p) {
     const std::string head = Git("rev-parse refs/heads/" + p.head_branch);
     int code = 0;
     Git("merge-base --is-ancestor " + head + " refs/heads/" + p.base_branch, &code);
@@ -93,9 +93,9 @@ struct FakeForge::Impl {
     const bool mergeable = f.MergesCleanly(p.base_branch, head);
     json labels = json::array();
     for (const auto& l : p.labels) {
-      labels.push_back(f.flavor_ == FakeFlavor::kGitlab ? json(l) : json{{"name", l}});
+      labels.push_back(f.flavor_ == LocalFlavor::kGitlab ? json(l) : json{{"name", l}});
     }
-    if (f.flavor_ == FakeFlavor::kGitlab) {
+    if (f.flavor_ == LocalFlavor::kGitlab) {
       return {{"iid", p.number}, {"state", merged ? "merged" : p.closed ? "closed" : "opened"},
               {"draft", p.draft}, {"sha", head}, {"target_branch", p.base_branch},
               {"source_branch", p.head_branch}, {"author", {{"username", p.author}}},
@@ -109,7 +109,7 @@ struct FakeForge::Impl {
             {"title", "PR " + std::to_string(p.number)}, {"labels", labels}};
   }
 
-  bool WithPull(std::int64_t n, FakePull* out) {
+  bool WithPull(std::int64_t n, LocalPull* out) {
     std::lock_guard<std::mutex> lock(f.mu_);
     auto it = f.pulls_.find(n);
     if (it == f.pulls_.end()) return false;
@@ -118,7 +118,7 @@ struct FakeForge::Impl {
   }
 
   void GetPull(std::int64_t n) {
-    FakePull p;
+    LocalPull p;
     if (!WithPull(n, &p)) return NotFound(res);
     Reply(res, 200, PullJson(p));
   }
@@ -141,7 +141,7 @@ struct FakeForge::Impl {
         if (by_id ? std::to_string(f.user_ids_[name]) == user : name == user) level = l;
       }
     }
-    if (f.flavor_ == FakeFlavor::kGitlab) {
+    if (f.flavor_ == LocalFlavor::kGitlab) {
       const int access = level == "admin" ? 50 : level == "maintain" ? 40 : level == "write" ? 30
                          : level == "read" ? 20 : 0;
       if (access == 0) return NotFound(res);
@@ -162,7 +162,7 @@ struct FakeForge::Impl {
       std::lock_guard<std::mutex> lock(f.git_mu_);
       raw = f.Git("cat-file blob " + blob, nullptr, /*strip=*/false);
     }
-    if (f.flavor_ == FakeFlavor::kGitlab) {
+    if (f.flavor_ == LocalFlavor::kGitlab) {
       return Reply(res, 200, {{"file_path", file}, {"encoding", "base64"}, {"content", B64Wrapped(raw)},
                               {"blob_id", blob}});
     }
@@ -171,14 +171,14 @@ struct FakeForge::Impl {
   }
 
   void ListComments(std::int64_t pr) {
-    const bool gitea = f.flavor_ == FakeFlavor::kGitea;
+    const bool gitea = f.flavor_ == LocalFlavor::kGitea;
     const std::string size_param = gitea ? "limit" : "per_page";
     int per_page = req.has_param(size_param) ? std::stoi(req.get_param_value(size_param)) : 30;
     per_page = std::max(1, std::min(per_page, gitea ? 50 : 100));
     const int page = req.has_param("page") ? std::stoi(req.get_param_value("page")) : 1;
     json all = json::array();
     for (const auto& c : f.Comments(pr)) {
-      if (f.flavor_ == FakeFlavor::kGitlab) {
+      if (f.flavor_ == LocalFlavor::kGitlab) {
         all.push_back({{"id", c.id}, {"body", c.body}, {"author", {{"username", c.author}}}, {"system", false}});
       } else {
         all.push_back({{"id", c.id}, {"body", c.body}, {"user", {{"login", c.author}}}});
@@ -192,7 +192,7 @@ struct FakeForge::Impl {
       for (const auto& [k, v] : req.params) {
         if (k != "page") query += k + "=" + v + "&";
       }
-      const std::string prefix = f.flavor_ == FakeFlavor::kGitlab ? "/api/v4" : gitea ? "/api/v1" : "";
+      const std::string prefix = f.flavor_ == LocalFlavor::kGitlab ? "/api/v4" : gitea ? "/api/v1" : "";
       const std::string url = "http://127.0.0.1:" + std::to_string(f.port_) + prefix + req.path.substr(prefix.size());
       res.set_header("Link", "<" + url + "?" + query + "page=" + std::to_string(page + 1) + ">; rel=\"next\"");
     }
@@ -223,7 +223,7 @@ struct FakeForge::Impl {
   void Status(const std::string& sha) {
     const json b = Body();
     std::lock_guard<std::mutex> lock(f.mu_);
-    f.statuses_.push_back({sha, b.value("state", ""), b.value(f.flavor_ == FakeFlavor::kGitlab ? "name" : "context", ""),
+    f.statuses_.push_back({sha, b.value("state", ""), b.value(f.flavor_ == LocalFlavor::kGitlab ? "name" : "context", ""),
                            b.value("description", ""), b.value("target_url", ""), false});
     Reply(res, 201, {{"id", f.next_id_++}, {"state", b.value("state", "")}});
   }
@@ -268,17 +268,17 @@ struct FakeForge::Impl {
   void Serve() {
     std::smatch m;
     const std::string n = R"((\d+))";
-    if (f.flavor_ == FakeFlavor::kGithub && path.rfind("/app/", 0) == 0) {
+    if (f.flavor_ == LocalFlavor::kGithub && path.rfind("/app/", 0) == 0) {
       if (method == "POST" && Match(path, "/app/installations/" + n + "/access_tokens", &m)) return AppToken();
       return NotFound(res);
     }
-    if (f.flavor_ == FakeFlavor::kGithub && method == "GET" && path == "/repos/" + f.repo_ + "/installation") {
+    if (f.flavor_ == LocalFlavor::kGithub && method == "GET" && path == "/repos/" + f.repo_ + "/installation") {
       const std::string auth = req.get_header_value("Authorization");
       if (std::count(auth.begin(), auth.end(), '.') != 2) return Reply(res, 401, {{"message", "JWT required"}});
       return Reply(res, 200, {{"id", f.installation_id()}});
     }
     if (!Authorized()) return Reply(res, 401, {{"message", "Bad credentials"}});
-    if (f.flavor_ == FakeFlavor::kGitlab) return ServeGitlab();
+    if (f.flavor_ == LocalFlavor::kGitlab) return ServeGitlab();
     const std::string r = "/repos/" + EscapeRegex(f.repo_);
     if (method == "GET" && Match(path, r + "/pulls/" + n, &m)) return GetPull(std::stoll(m[1]));
     if (method == "PATCH" && Match(path, r + "/pulls/" + n, &m)) return UpdatePull(std::stoll(m[1]));
@@ -289,8 +289,8 @@ struct FakeForge::Impl {
     if (method == "PATCH" && Match(path, r + "/issues/comments/" + n, &m)) return EditComment(std::stoll(m[1]));
     if (method == "POST" && Match(path, r + "/statuses/([0-9a-f]{40})", &m)) return Status(m[1]);
     if (method == "POST" && Match(path, r + "/issues/" + n + "/labels", &m)) return AddLabels(std::stoll(m[1]));
-    if (f.flavor_ == FakeFlavor::kGithub && method == "POST" && path == "/repos/" + f.repo_ + "/check-runs") return CheckRun(0);
-    if (f.flavor_ == FakeFlavor::kGithub && method == "PATCH" && Match(path, r + "/check-runs/" + n, &m)) {
+    if (f.flavor_ == LocalFlavor::kGithub && method == "POST" && path == "/repos/" + f.repo_ + "/check-runs") return CheckRun(0);
+    if (f.flavor_ == LocalFlavor::kGithub && method == "PATCH" && Match(path, r + "/check-runs/" + n, &m)) {
       return CheckRun(std::stoll(m[1]));
     }
     NotFound(res);
@@ -312,10 +312,10 @@ struct FakeForge::Impl {
   }
 };
 
-void FakeForge::Route(const std::string& method, const void* vreq, void* vres) {
+void LocalForge::Route(const std::string& method, const void* vreq, void* vres) {
   const auto& req = *static_cast<const httplib::Request*>(vreq);
   auto& res = *static_cast<httplib::Response*>(vres);
-  Fault fault;
+  LocalFault fault;
   bool faulty = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -341,7 +341,7 @@ void FakeForge::Route(const std::string& method, const void* vreq, void* vres) {
     }
   }
   std::string path = req.path;
-  const std::string prefix = flavor_ == FakeFlavor::kGitlab ? "/api/v4" : flavor_ == FakeFlavor::kGitea ? "/api/v1" : "";
+  const std::string prefix = flavor_ == LocalFlavor::kGitlab ? "/api/v4" : flavor_ == LocalFlavor::kGitea ? "/api/v1" : "";
   if (!prefix.empty()) {
     if (path.rfind(prefix, 0) != 0) return NotFound(res);
     path = path.substr(prefix.size());
@@ -356,4 +356,4 @@ void FakeForge::Route(const std::string& method, const void* vreq, void* vres) {
   }
 }
 
-}  // namespace mergeyard::testing
+}  // namespace mergeyard::forge

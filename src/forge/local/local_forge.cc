@@ -1,4 +1,4 @@
-#include "fake_forge.h"
+#include "forge/local/local_forge.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -14,7 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace mergeyard::testing {
+#include "forge/signature.h"
+
+namespace mergeyard::forge {
 
 namespace {
 
@@ -33,11 +35,14 @@ std::atomic<int> g_counter{0};
 
 }  // namespace
 
-FakeForge::FakeForge(FakeFlavor flavor, std::string repo) : flavor_(flavor), repo_(std::move(repo)) {
-  dir_ = (std::filesystem::temp_directory_path() /
-          ("mergeyard-fakeforge-" + std::to_string(::getpid()) + "-" + std::to_string(g_counter++)))
-             .string();
-  std::filesystem::remove_all(dir_);
+LocalForge::LocalForge(LocalFlavor flavor, std::string repo, std::string dir)
+    : flavor_(flavor), repo_(std::move(repo)), dir_(std::move(dir)), owns_dir_(dir_.empty()) {
+  if (owns_dir_) {
+    dir_ = (std::filesystem::temp_directory_path() /
+            ("mergeyard-localforge-" + std::to_string(::getpid()) + "-" + std::to_string(g_counter++)))
+               .string();
+    std::filesystem::remove_all(dir_);
+  }
   std::filesystem::create_directories(dir_);
   // Bare, like a forge's storage: mergeyard's git layer fetches from it and
   // pushes batch refs and landings to it. Commits are made with plumbing.
@@ -62,24 +67,33 @@ FakeForge::FakeForge(FakeFlavor flavor, std::string repo) : flavor_(flavor), rep
   while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
-FakeForge::~FakeForge() {
+LocalForge::~LocalForge() {
   server_->stop();
   thread_.join();
+  if (!owns_dir_) return;
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
 
-std::string FakeForge::base_url() const {
+Result<std::unique_ptr<LocalForge>> LocalForge::Open(LocalFlavor flavor, std::string repo, std::string dir) {
+  try {
+    return std::make_unique<LocalForge>(flavor, std::move(repo), std::move(dir));
+  } catch (const std::exception& e) {
+    return Internal(std::string("local forge: ") + e.what());
+  }
+}
+
+std::string LocalForge::base_url() const {
   const std::string origin = "http://127.0.0.1:" + std::to_string(port_);
   switch (flavor_) {
-    case FakeFlavor::kGithub: return origin;
-    case FakeFlavor::kGitlab: return origin + "/api/v4";
-    case FakeFlavor::kGitea: return origin + "/api/v1";
+    case LocalFlavor::kGithub: return origin;
+    case LocalFlavor::kGitlab: return origin + "/api/v4";
+    case LocalFlavor::kGitea: return origin + "/api/v1";
   }
   return origin;
 }
 
-std::string FakeForge::Git(const std::string& args, int* exit_code, bool strip, const std::string& env) {
+std::string LocalForge::Git(const std::string& args, int* exit_code, bool strip, const std::string& env) {
   const std::string cmd = env + "git -C " + Quote(dir_) + " " + args + " 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) throw std::runtime_error("popen failed");
@@ -95,12 +109,12 @@ std::string FakeForge::Git(const std::string& args, int* exit_code, bool strip, 
   return out;
 }
 
-std::string FakeForge::PullRef(std::int64_t number) const {
-  return flavor_ == FakeFlavor::kGitlab ? "refs/merge-requests/" + std::to_string(number) + "/head"
+std::string LocalForge::PullRef(std::int64_t number) const {
+  return flavor_ == LocalFlavor::kGitlab ? "refs/merge-requests/" + std::to_string(number) + "/head"
                                         : "refs/pull/" + std::to_string(number) + "/head";
 }
 
-std::string FakeForge::Commit(const std::string& branch, const std::map<std::string, std::string>& files,
+std::string LocalForge::Commit(const std::string& branch, const std::map<std::string, std::string>& files,
                               const std::string& from) {
   std::vector<std::int64_t> pulls;  // whose head ref follows `branch`
   {
@@ -115,7 +129,7 @@ std::string FakeForge::Commit(const std::string& branch, const std::map<std::str
   if (code != 0) parent = Git("rev-parse --verify -q " + Quote(from == "main" ? "refs/heads/main" : from), &code);
   if (code != 0) parent.clear();  // the very first commit
   // A private index: the parent's tree, plus and minus `files`.
-  const std::string index = dir_ + "/fake-index";
+  const std::string index = dir_ + "/local-index";
   const std::string env = "GIT_INDEX_FILE=" + Quote(index) + " ";
   std::filesystem::remove(index);
   if (!parent.empty()) Git("read-tree " + parent, nullptr, true, env);
@@ -124,7 +138,7 @@ std::string FakeForge::Commit(const std::string& branch, const std::map<std::str
       Git("update-index --force-remove " + Quote(path), nullptr, true, env);
       continue;
     }
-    const std::string blob_file = dir_ + "/fake-blob";
+    const std::string blob_file = dir_ + "/local-blob";
     std::ofstream(blob_file, std::ios::binary) << content;
     const std::string blob = Git("hash-object -w " + Quote(blob_file));
     Git("update-index --add --cacheinfo 100644," + blob + "," + Quote(path), nullptr, true, env);
@@ -141,17 +155,17 @@ std::string FakeForge::Commit(const std::string& branch, const std::map<std::str
   return sha;
 }
 
-std::string FakeForge::Tip(const std::string& branch) {
+std::string LocalForge::Tip(const std::string& branch) {
   std::lock_guard<std::mutex> lock(git_mu_);
   return Git("rev-parse refs/heads/" + branch);
 }
 
-void FakeForge::SetBranch(const std::string& branch, const std::string& sha) {
+void LocalForge::SetBranch(const std::string& branch, const std::string& sha) {
   std::lock_guard<std::mutex> lock(git_mu_);
   Git("update-ref refs/heads/" + branch + " " + sha);
 }
 
-bool FakeForge::MergesCleanly(const std::string& base_branch, const std::string& head_sha,
+bool LocalForge::MergesCleanly(const std::string& base_branch, const std::string& head_sha,
                               std::vector<std::string>* conflicts) {
   std::lock_guard<std::mutex> lock(git_mu_);
   int code = 0;
@@ -171,7 +185,7 @@ bool FakeForge::MergesCleanly(const std::string& base_branch, const std::string&
   return false;
 }
 
-void FakeForge::AddPull(FakePull pull) {
+void LocalForge::AddPull(LocalPull pull) {
   const std::int64_t number = pull.number;
   const std::string head = pull.head_branch;
   {
@@ -184,65 +198,105 @@ void FakeForge::AddPull(FakePull pull) {
   if (code == 0) Git("update-ref " + PullRef(number) + " " + sha);
 }
 
-void FakeForge::SetPermission(const std::string& user, const std::string& level) {
+void LocalForge::SetPermission(const std::string& user, const std::string& level) {
   std::lock_guard<std::mutex> lock(mu_);
   permissions_[user] = level;
   if (!user_ids_.count(user)) user_ids_[user] = 100 + static_cast<std::int64_t>(user_ids_.size());
 }
 
-std::int64_t FakeForge::UserId(const std::string& user) {
+std::int64_t LocalForge::UserId(const std::string& user) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!user_ids_.count(user)) user_ids_[user] = 100 + static_cast<std::int64_t>(user_ids_.size());
   return user_ids_[user];
 }
 
-void FakeForge::AddUserComment(std::int64_t pr, const std::string& author, const std::string& body) {
-  std::lock_guard<std::mutex> lock(mu_);
-  comments_.push_back({next_id_++, pr, body, author, 0});
+int LocalForge::AddUserComment(std::int64_t pr, const std::string& author, const std::string& body) {
+  std::int64_t id = 0;
+  std::string url, secret;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = next_id_++;
+    comments_.push_back({id, pr, body, author, 0});
+    url = webhook_url_;
+    secret = webhook_secret_;
+  }
+  if (url.empty() || flavor_ != LocalFlavor::kGithub) return 0;
+  const nlohmann::json payload = {
+      {"action", "created"},
+      {"issue", {{"number", pr}, {"pull_request", {{"url", base_url() + "/repos/" + repo_ + "/pulls/" + std::to_string(pr)}}}}},
+      {"comment", {{"id", id}, {"body", body}, {"user", {{"login", author}, {"id", UserId(author)}, {"type", "User"}}}}},
+      {"repository", {{"full_name", repo_}, {"id", 1}}},
+      {"sender", {{"login", author}, {"id", UserId(author)}}}};
+  return Deliver(url, secret, "issue_comment", payload.dump());
 }
 
-void FakeForge::InjectFaults(std::vector<Fault> faults) {
+void LocalForge::SetWebhook(std::string url, std::string secret) {
+  std::lock_guard<std::mutex> lock(mu_);
+  webhook_url_ = std::move(url);
+  webhook_secret_ = std::move(secret);
+}
+
+int LocalForge::Deliver(const std::string& url, const std::string& secret, const std::string& event,
+                        const std::string& body) {
+  // url: http://host:port/path
+  const auto scheme_end = url.find("://");
+  const auto path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  const std::string origin = url.substr(0, path_start);
+  const std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
+  httplib::Client cli(origin);
+  cli.set_connection_timeout(5);
+  cli.set_read_timeout(30);
+  const httplib::Headers headers = {{"X-GitHub-Event", event},
+                                    {"X-GitHub-Delivery", "local-" + std::to_string(::getpid()) + "-" +
+                                                              std::to_string(g_counter++)},
+                                    {"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(secret, body)},
+                                    {"User-Agent", "mergeyard-local-forge"}};
+  auto res = cli.Post(path, headers, body, "application/json");
+  return res ? res->status : -1;
+}
+
+void LocalForge::InjectFaults(std::vector<LocalFault> faults) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& f : faults) faults_.push_back(f);
 }
 
-std::vector<FakeComment> FakeForge::Comments(std::int64_t pr) {
+std::vector<LocalComment> LocalForge::Comments(std::int64_t pr) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<FakeComment> out;
+  std::vector<LocalComment> out;
   for (const auto& c : comments_) {
     if (c.pr == pr) out.push_back(c);
   }
   return out;
 }
 
-std::vector<FakeStatus> FakeForge::Statuses() {
+std::vector<LocalStatus> LocalForge::Statuses() {
   std::lock_guard<std::mutex> lock(mu_);
   return statuses_;
 }
 
-std::vector<std::string> FakeForge::Labels(std::int64_t pr) {
+std::vector<std::string> LocalForge::Labels(std::int64_t pr) {
   std::lock_guard<std::mutex> lock(mu_);
   return pulls_.count(pr) ? pulls_[pr].labels : std::vector<std::string>{};
 }
 
-bool FakeForge::IsClosed(std::int64_t pr) {
+bool LocalForge::IsClosed(std::int64_t pr) {
   std::lock_guard<std::mutex> lock(mu_);
   return pulls_.count(pr) && pulls_[pr].closed;
 }
 
-std::vector<std::string> FakeForge::Requests() {
+std::vector<std::string> LocalForge::Requests() {
   std::lock_guard<std::mutex> lock(mu_);
   return requests_;
 }
 
-int FakeForge::TokensMinted() {
+int LocalForge::TokensMinted() {
   std::lock_guard<std::mutex> lock(mu_);
   return tokens_minted_;
 }
 
-std::string FakeForge::LastJwt() {
+std::string LocalForge::LastJwt() {
   std::lock_guard<std::mutex> lock(mu_);
   return last_jwt_;
 }
 
-}  // namespace mergeyard::testing
+}  // namespace mergeyard::forge
