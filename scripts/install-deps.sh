@@ -11,6 +11,7 @@ build=(g++ meson ninja-build pkg-config python3 git
        libgit2-dev libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libcpp-httplib-dev
        libssl-dev doctest-dev libyaml-cpp-dev libcli11-dev libspdlog-dev
        clang libclang-rt-14-dev
+       curl      # the README's API examples, run by tests/app/readme_test.cc
        chromium)  # headless browser for the dashboard test (tests/api)
 
 if [[ ${1:-} == --runtime ]]; then want=("${runtime[@]}"); else want=("${runtime[@]}" "${build[@]}"); fi

@@ -7,6 +7,7 @@
 #   merge-tree   `git merge-tree --write-tree`, one process per merge (summed)
 #   libgit2      stock git_merge_commits + git_index_write_tree_to per merge
 # Usage: bench/git/run.sh   (env: RUNS=5, BUILD_DIR, WORK_DIR to keep repos,
+#   SIZES="5000 50000" the repositories' file counts,
 #   FRESH=1: each contender merges in a fresh copy of the repository every run,
 #   so it writes every merged object, as in service; by default the merged
 #   trees already exist after the first run and nobody pays for writing them)
@@ -39,11 +40,11 @@ echo "batch of 8 pull requests, median of $RUNS runs, milliseconds; git $(git --
 echo
 echo "| repository   | mergeyard | CLI (process) | 8x git merge-tree | stock libgit2 | vs merge-tree | vs libgit2 | full merges | same tree |"
 echo "|--------------|----------:|--------:|-----------:|-----------:|--------:|--------:|---|---|"
-for files in 5000 50000; do
+for files in ${SIZES:-5000 50000}; do
   for shape in flat deep; do
     repo="$WORK/repo-$shape-$files.git"
     [ -d "$repo" ] || python3 "$ROOT/bench/git/make_repo.py" "$repo" "$files" "$shape"
     "$BUILD/bench/git/git_merge_bench" "$repo" main pr1 pr2 pr3 pr4 pr5 pr6 pr7 pr8 \
-      --runs "$RUNS" --label "$shape $((files / 1000))k" "${MERGEYARD[@]}" "${FRESH_ARGS[@]}"
+      --runs "$RUNS" --label "$shape $([ "$files" -ge 1000 ] && echo "$((files / 1000))k" || echo "$files")" "${MERGEYARD[@]}" "${FRESH_ARGS[@]}"
   done
 done
