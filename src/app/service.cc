@@ -145,7 +145,8 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
 
   p.async_git = std::make_unique<AsyncGitPort>(*p.git);
   p.engine = std::make_unique<engine::Engine>(
-      engine::Ports{p.async_git.get(), &p.exec->run_port(), p.reporter.get(), p.timers.get(), p.store.get(), &p.clock});
+      engine::Ports{p.async_git.get(), &p.exec->run_port(), p.reporter.get(), p.timers.get(), p.store.get(), &p.clock,
+                   /*log_transitions=*/true});
   p.queue_metrics = std::make_unique<api::QueueMetrics>(p.clock);
   p.engine->SetObserver(p.queue_metrics->Observer());
   p.engine->SetNewQueueConfig([configs](const engine::QueueKey& key) {

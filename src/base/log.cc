@@ -13,6 +13,7 @@ namespace {
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
 std::atomic<LogFormat> g_format{LogFormat::kText};
 std::mutex g_mutex;
+std::function<void(const std::string&)> g_sink;  // guarded by g_mutex
 
 const char* LevelName(LogLevel l) {
   switch (l) {
@@ -42,6 +43,11 @@ std::string Timestamp() {
 void SetLogLevel(LogLevel level) { g_level = level; }
 void SetLogFormat(LogFormat format) { g_format = format; }
 LogLevel GetLogLevel() { return g_level; }
+
+void SetLogSinkForTesting(std::function<void(const std::string& line)> sink) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_sink = std::move(sink);
+}
 
 bool ParseLogLevel(const std::string& text, LogLevel* out) {
   for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError,
@@ -88,6 +94,10 @@ void Log(LogLevel level, const std::string& message, const LogFields& fields) {
     line += "\n";
   }
   std::lock_guard<std::mutex> lock(g_mutex);
+  if (g_sink) {
+    g_sink(line);
+    return;
+  }
   std::fputs(line.c_str(), stderr);
 }
 

@@ -5,6 +5,7 @@
 //
 //   LOG_INFO("batch landed", {{"repo", key.repo}, {"batch", std::to_string(id)}});
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,11 @@ LogLevel GetLogLevel();
 bool ParseLogLevel(const std::string& text, LogLevel* out);
 
 void Log(LogLevel level, const std::string& message, const LogFields& fields = {});
+
+// Tests only: every line that passes the level goes to `sink` (formatted as
+// for stderr, newline included) instead of stderr; an empty function restores
+// stderr. `sink` is called under the logger's lock: it must not log.
+void SetLogSinkForTesting(std::function<void(const std::string& line)> sink);
 
 // Escapes a string for inclusion in a JSON string literal (without quotes).
 std::string JsonEscape(const std::string& s);

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "engine/transition_log.h"
 
 namespace mergeyard::engine {
 
@@ -100,6 +101,7 @@ queue::State& Engine::StateFor(const QueueKey& key) {
 Status Engine::Apply(const QueueKey& key, const queue::Event& event) {
   std::vector<queue::Effect> effects;
   std::int64_t transition = 0;
+  if (ports_.log_transitions) LogEvent(key, event);
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     queue::State& state = StateFor(key);
@@ -129,6 +131,7 @@ void Engine::RunEffects(const QueueKey& key, const std::vector<queue::Effect>& e
 }
 
 void Engine::RunEffect(const QueueKey& key, const queue::Effect& effect) {
+  if (ports_.log_transitions) LogEffect(key, effect);
   std::visit(
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;

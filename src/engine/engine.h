@@ -32,6 +32,10 @@ struct Ports {
   TimerPort* timer = nullptr;
   StateStore* store = nullptr;  // may be null (the simulator's fast mode): nothing persists
   const Clock* clock = nullptr;
+  // One info line per event applied and effect run, with repo, branch, pr and
+  // batch (transition_log.h). The service turns it on; the simulator, which
+  // runs a virtual week in seconds, traces through its observer instead.
+  bool log_transitions = false;
 };
 
 // Called after every transition, before its effects run. For invariant

@@ -1,5 +1,8 @@
 #include "git/mirror_git_port.h"
 
+#include <cctype>
+#include <string_view>
+
 #include "base/log.h"
 #include "git/mirror.h"
 
@@ -22,16 +25,43 @@ MirrorGitPort::MirrorGitPort(std::string data_dir, const RemoteResolver& resolve
 
 MirrorGitPort::~MirrorGitPort() = default;
 
+namespace {
+
+bool SafePathChar(char c) {
+  return isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+}
+
+// A repository path as the forges spell it: "owner/name" (GitHub, Gitea) or
+// "group/subgroup/.../project" (GitLab). Every segment is non-empty, made of
+// letters, digits, '-', '_' and '.', and does not start with '.'; ".." appears
+// nowhere. A segment before the last may not end in ".git" (GitLab refuses
+// such paths too): its directory would sit inside the mirror of the shorter
+// path ("a/b" -> a/b.git, "a/b.git/c" -> a/b.git/c.git).
+bool ValidRepoPath(const std::string& repo) {
+  if (repo.empty() || repo.find("..") != std::string::npos) return false;
+  size_t segments = 0;
+  size_t start = 0;
+  while (true) {
+    size_t end = repo.find('/', start);
+    const bool last = end == std::string::npos;
+    if (last) end = repo.size();
+    const std::string_view seg(repo.data() + start, end - start);
+    if (seg.empty() || seg.front() == '.') return false;
+    for (char c : seg) {
+      if (!SafePathChar(c)) return false;
+    }
+    if (!last && seg.size() >= 4 && seg.substr(seg.size() - 4) == ".git") return false;
+    ++segments;
+    if (last) break;
+    start = end + 1;
+  }
+  return segments >= 2;
+}
+
+}  // namespace
+
 Result<std::string> MirrorGitPort::MirrorPath(const std::string& repo) const {
-  auto slash = repo.find('/');
-  bool ok = slash != std::string::npos && slash > 0 && slash + 1 < repo.size() &&
-            repo.find('/', slash + 1) == std::string::npos;
-  for (char c : repo) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/')) ok = false;
-  }
-  if (!ok || repo.find("..") != std::string::npos || repo[0] == '.' || repo[slash + 1] == '.') {
-    return Invalid("not a repository name: '" + repo + "'");
-  }
+  if (!ValidRepoPath(repo)) return Invalid("not a repository name: '" + repo + "'");
   return data_dir_ + "/mirrors/" + repo + ".git";
 }
 

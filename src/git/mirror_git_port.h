@@ -1,6 +1,7 @@
 #pragma once
 // engine::GitPort on real repositories: one bare mirror per repository under
-// <data_dir>/mirrors/<owner>/<name>.git, fetched from the remote the
+// <data_dir>/mirrors/<owner>/<name>.git (GitLab subgroups nest:
+// <data_dir>/mirrors/<group>/<subgroup>/<project>.git), fetched from the remote the
 // RemoteResolver names (HTTPS with a token, a local path or file:// URL).
 //
 //   Build  fetches what is missing (target branch, pull-request head refs),
@@ -60,7 +61,12 @@ class MirrorGitPort final : public engine::GitPort {
   // branch does not exist). Errors when the remote cannot be reached.
   Result<std::string> RemoteTip(const engine::QueueKey& key);
 
-  // Where the mirror of `repo` lives; Invalid for a name that is not "owner/name".
+  // Where the mirror of `repo` lives: <data_dir>/mirrors/<repo>.git. `repo` is
+  // "owner/name" or, for GitLab subgroups, more segments ("group/sub/project").
+  // Invalid for anything that could leave the mirrors directory or land inside
+  // another mirror: fewer than two segments, an empty segment, a segment
+  // starting with '.', "..", a character other than letters, digits, '-', '_',
+  // '.', '/', or a segment before the last ending in ".git".
   Result<std::string> MirrorPath(const std::string& repo) const;
 
  private:

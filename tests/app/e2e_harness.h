@@ -157,6 +157,22 @@ class E2e {
     return out;
   }
 
+  // The queue of `branch` as the admin API shows it (GET
+  // /api/v1/repos/{repo}/queue): entries, batches with their state ("testing",
+  // "failed"...), history. Null when the service has no such queue (yet) or
+  // does not answer.
+  nlohmann::json Queue(const std::string& branch = "main") {
+    httplib::Client cli("127.0.0.1", serve_->port());
+    auto r = cli.Get(std::string("/api/v1/repos/") + kE2eRepo + "/queue?branch=" + branch);
+    if (!r || r->status != 200) return nullptr;
+    nlohmann::json j = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.contains("queues")) return nullptr;
+    for (const auto& queue : j["queues"]) {
+      if (queue.value("branch", "") == branch) return queue;
+    }
+    return nullptr;
+  }
+
   // `git <args>` in the fake's repository.
   std::string Git(const std::string& args) {
     const std::string cmd = "git -C '" + fake_.git_dir() + "' " + args + " 2>/dev/null";

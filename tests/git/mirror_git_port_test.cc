@@ -240,7 +240,53 @@ TEST_CASE("an unknown repository or a bad name fails the build instead of throwi
   f.port->Build({"acme/unknown", "main"}, f.Batch(1, {}), f.sink);
   CHECK(f.sink.Last<queue::BuildFailed>().message.find("acme/unknown") != std::string::npos);
   CHECK_FALSE(f.port->MirrorPath("../etc").ok());
-  CHECK_FALSE(f.port->MirrorPath("a/b/c").ok());
+  f.port->Build({"../etc", "main"}, f.Batch(2, {}), f.sink);
+  CHECK(f.sink.Last<queue::BuildFailed>().message.find("not a repository name") != std::string::npos);
+}
+
+TEST_CASE("mirror paths: owner/name keeps its place, GitLab subgroups nest, unsafe names are refused") {
+  Fixture f;
+  const std::string mirrors = f.data.path() + "/mirrors/";
+  auto path_of = [&](const std::string& repo) -> std::string {
+    auto path = f.port->MirrorPath(repo);
+    return path.ok() ? *path : "(refused: " + path.error().ToString() + ")";
+  };
+  // The layout existing mirrors already have.
+  CHECK(path_of("acme/widget") == mirrors + "acme/widget.git");
+  CHECK(path_of("Acme-Inc/my_widget.js") == mirrors + "Acme-Inc/my_widget.js.git");
+  // GitLab project paths with any depth of subgroups.
+  CHECK(path_of("group/sub/project") == mirrors + "group/sub/project.git");
+  CHECK(path_of("g/s1/s2/s3/p") == mirrors + "g/s1/s2/s3/p.git");
+  // A project never lies inside another project's mirror.
+  CHECK(path_of("group/sub/project").rfind(path_of("group/sub") + "/", 0) != 0);
+  for (const char* bad : {"", "widget", "/acme/widget", "acme/widget/", "acme//widget", "acme/../widget",
+                          "../acme/widget", "acme/..", "acme/./widget", "acme/.git", ".acme/widget",
+                          "acme/sub/.hidden", "acme/widget..x", "acme/wid get", "acme\\widget",
+                          "acme/wid%2Fget", "acme/widget\n", "acme/widget.git/inner"}) {
+    INFO("repo '" << bad << "'");
+    auto path = f.port->MirrorPath(bad);
+    REQUIRE_FALSE(path.ok());
+    CHECK(path.error().code == ErrorCode::kInvalid);
+  }
+}
+
+TEST_CASE("a GitLab project in a subgroup is mirrored under its full path, built and landed") {
+  Fixture f(ForgeFlavour::kGitLab, /*file_url=*/true);
+  const engine::QueueKey key{"platform/backend/widget", "main"};
+  f.resolver.Add(key.repo, {"file://" + f.forge, "", "", ForgeFlavour::kGitLab});
+  const std::string old_tip = f.Tip();
+  auto mr = f.Pr(5, "a.txt", Lines(20, {{7, "mr"}}), "refs/merge-requests/5/head");
+  f.port->Build(key, f.Batch(3, {mr}), f.sink);
+  auto built = f.sink.Last<queue::BatchBuilt>();
+  REQUIRE(built.commit.size() == 40);
+  CHECK(f.ForgeRef("refs/heads/mergeyard/batch/3") == built.commit);
+  CHECK(std::filesystem::exists(f.data.path() + "/mirrors/platform/backend/widget.git/HEAD"));
+  f.port->Land(key, {3, built.commit, old_tip, {5}}, f.sink);
+  CHECK(f.sink.Last<queue::LandResult>().landed);
+  CHECK(f.Tip() == built.commit);
+  auto mergeable = f.port->CheckMergeable(key, 5, old_tip, mr.head_sha);
+  REQUIRE(mergeable.ok());
+  CHECK(mergeable->clean);
 }
 
 }  // TEST_SUITE
