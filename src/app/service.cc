@@ -23,6 +23,7 @@
 #include "forge/setup.h"
 #include "git/mirror_git_port.h"
 #include "store/database.h"
+#include "store/sqlite_report_journal.h"
 #include "store/sqlite_state_store.h"
 #include "webhook/service.h"
 
@@ -35,6 +36,7 @@ struct Service::Parts {
   SystemClock clock;
   std::unique_ptr<store::Database> db;
   std::unique_ptr<store::SqliteStateStore> store;
+  std::unique_ptr<store::SqliteReportJournal> report_journal;  // the reporter's: outlives it
   std::unique_ptr<TimerThread> timers;
   forge::ForgeDirectory forges;
   std::unique_ptr<forge::ForgeClients> clients;
@@ -118,7 +120,8 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   p.git = std::make_unique<git::MirrorGitPort>(config.data_dir, *p.resolver, p.clock);
   forge::ReporterOptions ro;
   ro.dashboard_url = p.PublicUrl();
-  p.reporter = std::make_unique<forge::Reporter>(p.forges, *p.configs, p.clock, ro);
+  p.report_journal = std::make_unique<store::SqliteReportJournal>(*p.db, p.clock);
+  p.reporter = std::make_unique<forge::Reporter>(p.forges, *p.configs, p.clock, ro, p.report_journal.get());
 
   exec::ExecStackOptions eo;
   eo.data_dir = config.data_dir + "/exec";

@@ -1,5 +1,7 @@
 #include "forge/reporter.h"
 
+#include <algorithm>
+
 #include "base/log.h"
 
 namespace mergeyard::forge {
@@ -34,10 +36,20 @@ std::string Headline(queue::ReportKind k) {
 
 }  // namespace
 
-Reporter::Reporter(ForgeDirectory& forges, const ConfigSource& configs, const Clock& clock,
-                   ReporterOptions options)
-    : forges_(forges), configs_(configs), clock_(clock), options_(std::move(options)) {
+Reporter::Reporter(ForgeDirectory& forges, ConfigSource& configs, const Clock& clock,
+                   ReporterOptions options, engine::ReportJournal* journal)
+    : forges_(forges), configs_(configs), clock_(clock), options_(std::move(options)), journal_(journal) {
   while (!options_.dashboard_url.empty() && options_.dashboard_url.back() == '/') options_.dashboard_url.pop_back();
+  if (journal_) {
+    auto pending = journal_->Pending();
+    if (!pending.ok()) {
+      LOG_ERROR("cannot read the report journal; its pending jobs are not replayed",
+                {{"error", pending.error().ToString()}});
+    } else if (!pending->empty()) {
+      LOG_INFO("replaying report jobs left pending", {{"jobs", std::to_string(pending->size())}});
+      for (auto& job : *pending) jobs_.push_back(std::move(job));
+    }
+  }
   worker_ = std::thread([this] { WorkerLoop(); });
 }
 
@@ -58,7 +70,7 @@ std::string Reporter::DashboardLink(const std::string& repo, queue::BatchId batc
 
 void Reporter::Report(const engine::QueueKey& key, const queue::Report& report) {
   Job j;
-  j.kind = Job::kReport;
+  j.kind = Job::Kind::kReport;
   j.key = key;
   j.report = report;
   Enqueue(std::move(j));
@@ -66,7 +78,7 @@ void Reporter::Report(const engine::QueueKey& key, const queue::Report& report) 
 
 void Reporter::SetStatusComment(const std::string& repo, std::int64_t pr, const std::string& text) {
   Job j;
-  j.kind = Job::kStatusComment;
+  j.kind = Job::Kind::kStatusComment;
   j.repo = repo;
   j.pr = pr;
   j.text = text;
@@ -75,7 +87,7 @@ void Reporter::SetStatusComment(const std::string& repo, std::int64_t pr, const 
 
 void Reporter::Reply(const std::string& repo, std::int64_t pr, const std::string& text) {
   Job j;
-  j.kind = Job::kReply;
+  j.kind = Job::Kind::kReply;
   j.repo = repo;
   j.pr = pr;
   j.text = text;
@@ -83,8 +95,20 @@ void Reporter::Reply(const std::string& repo, std::int64_t pr, const std::string
 }
 
 void Reporter::Enqueue(Job job) {
+  job.at = clock_.Now();
+  std::lock_guard<std::mutex> order(append_mu_);
+  std::int64_t id = 0;
+  if (journal_) {
+    auto appended = journal_->Append(job);
+    if (appended.ok()) {
+      id = *appended;
+    } else {  // still worth doing now; only a crash before it runs loses it
+      LOG_WARN("report job not journaled",
+               {{"error", appended.error().ToString()}, {"repo", job.Repo()}, {"pr", std::to_string(job.Pr())}});
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  jobs_.push_back(std::move(job));
+  jobs_.push_back({id, std::move(job)});
   cv_.notify_all();
 }
 
@@ -103,43 +127,47 @@ void Reporter::WorkerLoop() {
   for (;;) {
     cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
     if (stopping_) return;
-    Job job = std::move(jobs_.front());
+    engine::JournaledReportJob job = std::move(jobs_.front());
     jobs_.pop_front();
     busy_ = true;
     lock.unlock();
-    RunWithRetries(job);
+    if (RunWithRetries(job.job) && job.id != 0) {
+      if (Status st = journal_->Done(job.id); !st.ok()) {  // it runs again after a restart: harmless
+        LOG_WARN("cannot mark a report job done", {{"error", st.error().ToString()}, {"job", std::to_string(job.id)}});
+      }
+    }
     lock.lock();
     busy_ = false;
     cv_.notify_all();
   }
 }
 
-void Reporter::RunWithRetries(const Job& job) {
+bool Reporter::RunWithRetries(const Job& job) {
   Duration backoff = options_.retry_backoff;
   for (int attempt = 1;; ++attempt) {
     const Status st = Run(job);
-    if (st.ok()) return;
+    if (st.ok()) return true;
     const bool retry = st.error().code == ErrorCode::kTransient && attempt < options_.max_attempts;
     LOG_WARN(retry ? "forge report failed, will retry" : "forge report given up",
              {{"error", st.error().ToString()}, {"attempt", std::to_string(attempt)}});
-    if (!retry) return;
+    if (!retry) return true;
     Sleep(backoff);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return;
+      if (stopping_) return false;
     }
     backoff = std::min<Duration>(backoff * 2, kMinute);
   }
 }
 
 Status Reporter::Run(const Job& job) {
-  const std::string& repo = job.kind == Job::kReport ? job.key.repo : job.repo;
+  const std::string& repo = job.Repo();
   ForgeApi* api = forges_.ForRepo(repo);
   if (!api) return NotFound("no forge is configured for " + repo);
   switch (job.kind) {
-    case Job::kReport: return RunReport(*api, job.key, job.report);
-    case Job::kStatusComment: return UpsertStatusComment(*api, job.repo, job.pr, job.text);
-    case Job::kReply: {
+    case Job::Kind::kReport: return RunReport(*api, job.key, job.report, job.at);
+    case Job::Kind::kStatusComment: return UpsertStatusComment(*api, job.repo, job.pr, job.text);
+    case Job::Kind::kReply: {
       auto id = api->CreateComment(job.repo, job.pr, job.text);
       return id.ok() ? Ok() : Status(id.error());
     }
@@ -180,7 +208,7 @@ Status Reporter::UpsertStatusComment(ForgeApi& api, const std::string& repo, std
   return Ok();
 }
 
-std::string Reporter::Render(const engine::QueueKey& key, const queue::Report& r) {
+std::string Reporter::Render(const engine::QueueKey& key, const queue::Report& r, Time at) {
   std::string text = "**mergeyard: " + Headline(r.kind) + "**";
   if (!r.message.empty()) text += "\n\n" + r.message;
   if (r.batch > 0) {
@@ -192,7 +220,7 @@ std::string Reporter::Render(const engine::QueueKey& key, const queue::Report& r
     const std::string k = PrKey(key.repo, r.pr);
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = queued_at_.find(k); it != queued_at_.end()) {
-      text += " Waited " + FormatDuration(clock_.Now() - it->second) + " in the queue.";
+      text += " Waited " + FormatDuration(at - it->second) + " in the queue.";
     }
   }
   if (r.kind == queue::ReportKind::kKicked) {
@@ -207,20 +235,20 @@ std::string Reporter::Render(const engine::QueueKey& key, const queue::Report& r
   return text;
 }
 
-Status Reporter::RunReport(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r) {
+Status Reporter::RunReport(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r, Time at) {
   const std::string k = PrKey(key.repo, r.pr);
   if (r.kind == queue::ReportKind::kQueued) {
     std::lock_guard<std::mutex> lock(mu_);
-    queued_at_.emplace(k, clock_.Now());
+    queued_at_.emplace(k, at);
   }
-  if (Status st = UpsertStatusComment(api, key.repo, r.pr, Render(key, r)); !st.ok()) return st;
+  if (Status st = UpsertStatusComment(api, key.repo, r.pr, Render(key, r, at)); !st.ok()) return st;
   auto pr = api.GetPullRequest(key.repo, r.pr);
   if (!pr.ok()) return pr.error();
   CommitStatus status;
   status.context = options_.status_context;
   status.state = StateFor(r.kind);
   status.description = Headline(r.kind) + (r.message.empty() ? "" : ": " + r.message.substr(0, r.message.find('\n')));
-  status.summary = Render(key, r);
+  status.summary = Render(key, r, at);
   status.target_url = r.log_url.empty() || r.kind != queue::ReportKind::kKicked
                           ? DashboardLink(key.repo, r.batch) : r.log_url;
   // After a squash or rebase landing the head no longer matters; statuses on
@@ -248,7 +276,12 @@ Status Reporter::RunReport(ForgeApi& api, const engine::QueueKey& key, const que
 }
 
 Status Reporter::Land(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r) {
-  const auto config = configs_.LastGood(key.repo, key.branch);
+  auto config = configs_.LastGood(key.repo, key.branch);
+  if (!config) {  // right after a restart (a replayed job) nothing has loaded it yet
+    auto loaded = configs_.Load(key.repo, key.branch);
+    if (!loaded.ok() && loaded.error().code == ErrorCode::kTransient) return loaded.error();
+    if (loaded.ok() && loaded->present && loaded->parse.ok()) config = loaded->parse.config;
+  }
   const queue::MergeMethod method = config ? config->queue.merge_method : queue::MergeMethod::kMerge;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -267,12 +300,19 @@ Status Reporter::Land(ForgeApi& api, const engine::QueueKey& key, const queue::R
   }
   auto pr = api.GetPullRequest(key.repo, r.pr);
   if (!pr.ok()) return pr.error();
-  if (!pr->open) return Ok();  // already closed (a retry of this job)
+  if (!pr->open) return Ok();  // already closed (a retry or replay of this job)
   const std::string how = method == queue::MergeMethod::kSquash ? "squashed" : "rebased";
-  auto c = api.CreateComment(key.repo, r.pr,
-                             "Landed on `" + key.branch + "` " + how + " as commit " + r.commit +
-                                 " by mergeyard; closing this pull request.");
-  if (!c.ok()) return c.error();
+  const std::string landed = "Landed on `" + key.branch + "` " + how + " as commit " + r.commit +
+                             " by mergeyard; closing this pull request.";
+  // A retry or replay after the comment was posted but before the close.
+  auto comments = api.ListComments(key.repo, r.pr);
+  if (!comments.ok()) return comments.error();
+  const bool posted = std::any_of(comments->begin(), comments->end(),
+                                  [&](const Comment& c) { return c.body.find(landed) != std::string::npos; });
+  if (!posted) {
+    auto c = api.CreateComment(key.repo, r.pr, landed);
+    if (!c.ok()) return c.error();
+  }
   if (config && !config->merged_label.empty()) {
     if (Status st = api.AddLabel(key.repo, r.pr, config->merged_label); !st.ok()) return st;
   }

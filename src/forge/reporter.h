@@ -7,6 +7,16 @@
 // request with a comment naming the commit and sets the merged label
 // (squash, rebase). Work runs on one background thread in order; a forge that
 // is down delays it (retried with backoff), it never blocks the caller.
+//
+// With a journal, every job is appended to it before it is queued and marked
+// done once it ran or was given up, and a new Reporter first runs the jobs its
+// predecessor left pending, in order: what the engine handed over survives a
+// crash. Replays are harmless: the status comment is found again by its
+// marker, statuses are overwritten, and a landing that was already confirmed
+// (pull request closed, or its landing comment present) is not posted again.
+// Times in the text ("Waited 5m in the queue") are those of the handover.
+// Replies are at least once: one whose post succeeded just before a crash is
+// posted again.
 
 #include <condition_variable>
 #include <deque>
@@ -17,6 +27,7 @@
 
 #include "base/clock.h"
 #include "engine/ports.h"
+#include "engine/report_journal.h"
 #include "forge/config_source.h"
 #include "forge/directory.h"
 
@@ -36,8 +47,12 @@ inline constexpr const char* kStatusMarker = "<!-- mergeyard:status -->";
 
 class Reporter final : public engine::ForgePort {
  public:
-  Reporter(ForgeDirectory& forges, const ConfigSource& configs, const Clock& clock,
-           ReporterOptions options = {});
+  // `journal` may be null (nothing survives the process); when given it must
+  // outlive the Reporter, and its pending jobs are queued before any other.
+  // `configs` is read for the merge method on landing, and loaded when it has
+  // nothing yet for the queue (a job replayed right after a restart).
+  Reporter(ForgeDirectory& forges, ConfigSource& configs, const Clock& clock,
+           ReporterOptions options = {}, engine::ReportJournal* journal = nullptr);
   ~Reporter() override;
 
   // engine::ForgePort
@@ -48,43 +63,42 @@ class Reporter final : public engine::ForgePort {
   // Posts a separate reply (refusals, help), not the status comment.
   void Reply(const std::string& repo, std::int64_t pr, const std::string& text);
 
-  // Waits until every job queued so far is done or given up.
+  // Waits until every job queued so far (replayed ones included) is done or
+  // given up, and marked so in the journal.
   void Flush();
 
   // The dashboard link for a batch (or the queue when batch is 0).
   std::string DashboardLink(const std::string& repo, queue::BatchId batch) const;
 
  private:
-  struct Job {
-    enum Kind { kReport, kStatusComment, kReply } kind = kReport;
-    engine::QueueKey key;
-    queue::Report report;
-    std::string repo;
-    std::int64_t pr = 0;
-    std::string text;
-  };
+  using Job = engine::ReportJob;
   void Enqueue(Job job);
   void WorkerLoop();
-  void RunWithRetries(const Job& job);
+  // True when the job is over (done or given up); false when the Reporter is
+  // stopping first (the job stays pending in the journal).
+  bool RunWithRetries(const Job& job);
   Status Run(const Job& job);
-  Status RunReport(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r);
+  // `at`: when the report was handed over.
+  Status RunReport(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r, Time at);
   Status Land(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r);
   Status UpsertStatusComment(ForgeApi& api, const std::string& repo, std::int64_t pr, const std::string& text);
-  std::string Render(const engine::QueueKey& key, const queue::Report& r);
+  std::string Render(const engine::QueueKey& key, const queue::Report& r, Time at);
   void Sleep(Duration d);
 
   ForgeDirectory& forges_;
-  const ConfigSource& configs_;
+  ConfigSource& configs_;
   const Clock& clock_;
   ReporterOptions options_;
+  engine::ReportJournal* journal_;  // may be null
 
+  std::mutex append_mu_;  // held across journal append and queueing: ids ascend in queue order
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> jobs_;
+  std::deque<engine::JournaledReportJob> jobs_;  // id 0: not journaled
   bool busy_ = false;
   bool stopping_ = false;
   std::map<std::string, std::int64_t> status_comments_;  // repo#pr -> comment id
-  std::map<std::string, Time> queued_at_;                // repo#pr -> first queued report
+  std::map<std::string, Time> queued_at_;                // repo#pr -> when its first queued report was handed over
   std::thread worker_;
 };
 
