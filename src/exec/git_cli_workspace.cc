@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "base/log.h"
+#include "exec/file_name.h"
 
 namespace mergeyard::exec {
 namespace fs = std::filesystem;
@@ -17,12 +18,6 @@ namespace {
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-std::string SafeName(const std::string& repo) {
-  std::string out;
-  for (char c : repo) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
-  return out;
 }
 
 }  // namespace
@@ -149,7 +144,7 @@ Result<std::string> GitCliWorkspace::Acquire(const std::string& repo, const std:
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    dir = work_dir_ + "/" + SafeName(repo) + "/wt-" + std::to_string(next_[repo]++) + "-" +
+    dir = work_dir_ + "/" + FileNameFor(repo) + "/wt-" + std::to_string(next_[repo]++) + "-" +
           std::to_string(getpid());
   }
   std::error_code ec;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "exec/file_name.h"
 #include "exec/action_json.h"
 #include "exec/git_cli_workspace.h"
 #include "exec/local_executor.h"
@@ -45,18 +46,12 @@ class Connection {
   httplib::Client client_;
 };
 
-std::string SafeName(const std::string& s) {
-  std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
-  return out;
-}
-
 class Executor {
  public:
   Executor(const RemoteExecutorOptions& o, const std::atomic<bool>& stop)
       : o_(o), stop_(stop), clock_(),
         workspace_([this](const std::string& repo) -> std::optional<std::string> {
-                     return o_.work_dir + "/mirrors/" + SafeName(repo) + ".git";
+                     return o_.work_dir + "/mirrors/" + FileNameFor(repo) + ".git";
                    },
                    o.work_dir + "/worktrees",
                    [this](const std::string& repo) -> std::optional<std::string> {
@@ -137,7 +132,7 @@ class Executor {
 
   void RunOne(const core::Assignment& a) {
     Connection conn(o_.server, o_.token);
-    std::string log_path = o_.work_dir + "/logs/" + SafeName(a.lease) + ".log";
+    std::string log_path = o_.work_dir + "/logs/" + FileNameFor(a.lease) + ".log";
     std::atomic<bool> cancel{false};
     std::size_t sent = 0;
     Time last_renew = clock_.Now();
@@ -218,7 +213,7 @@ int RunRemoteExecutor(const RemoteExecutorOptions& options, const std::atomic<bo
   if (o.id.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
-    o.id = SafeName(std::string(host) + "-" + std::to_string(getpid()));
+    o.id = FileNameFor(std::string(host) + "-" + std::to_string(getpid()));
   }
   if (o.work_dir.empty()) o.work_dir = "/tmp/mergeyard-executor-" + o.id;
   LOG_INFO("executor starting", {{"id", o.id}, {"server", o.server}, {"work_dir", o.work_dir}});
