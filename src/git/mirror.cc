@@ -1,5 +1,11 @@
 #include "git/mirror.h"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <filesystem>
 
 #include "git/git_error.h"
@@ -109,6 +115,41 @@ Result<std::unique_ptr<Mirror>> Mirror::Open(const std::string& path) {
   }
   if (rc < 0) return GitFailure(rc, "opening mirror " + path);
   return std::unique_ptr<Mirror>(new Mirror(RepoPtr(raw)));
+}
+
+Status Mirror::CollectGarbage(int loose_limit) {
+  const char* path = git_repository_path(repo_.get());
+  std::vector<std::string> argv = {"git", "--git-dir=" + std::string(path), "-c", "gc.autoDetach=false"};
+  if (loose_limit > 0) argv.insert(argv.end(), {"-c", "gc.auto=" + std::to_string(loose_limit)});
+  argv.insert(argv.end(), {"gc", "--auto", "--quiet"});
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  int err[2];
+  if (::pipe2(err, O_CLOEXEC) != 0) return Internal("git gc: pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, "git", &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(err[1]);
+  std::string output;
+  char buf[1024];
+  for (ssize_t n; rc == 0 && (n = ::read(err[0], buf, sizeof buf)) > 0;) output.append(buf, static_cast<size_t>(n));
+  ::close(err[0]);
+  if (rc != 0) return Internal(std::string("git gc: cannot run git: ") + std::strerror(rc));
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  // Objects may have moved into new packs: let libgit2 see them.
+  git_odb* odb = nullptr;
+  if (git_repository_odb(&odb, repo_.get()) == 0) {
+    git_odb_refresh(odb);
+    git_odb_free(odb);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Internal("git gc failed: " + output);
+  return Ok();
 }
 
 bool Mirror::Has(const std::string& sha) const { return HasObject(repo_.get(), sha); }

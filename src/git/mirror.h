@@ -49,6 +49,13 @@ class Mirror {
   Result<CasOutcome> CompareAndSwap(const RemoteSpec& remote, const std::string& remote_ref,
                                     const std::string& expected, const std::string& commit);
 
+  // Packs what accumulates (the loose trees of batch commits, one pack per
+  // fetch) and prunes unreachable objects older than two weeks, as
+  // `git gc --auto` decides: nothing when below its thresholds. Runs the git
+  // command in the foreground; the caller must keep other writers out.
+  // `loose_limit` > 0 overrides gc.auto (tests).
+  Status CollectGarbage(int loose_limit = 0);
+
  private:
   explicit Mirror(RepoPtr repo) : repo_(std::move(repo)) {}
   Status SetLocalRef(const std::string& ref, const std::string& sha);

@@ -12,6 +12,7 @@ struct MirrorGitPort::RepoMirror {
   std::mutex mu;
   std::unique_ptr<Mirror> mirror;
   RemoteSpec remote;
+  int drops_since_gc = 0;
 };
 
 std::string BatchRef(queue::BatchId batch) {
@@ -19,8 +20,8 @@ std::string BatchRef(queue::BatchId batch) {
 }
 
 MirrorGitPort::MirrorGitPort(std::string data_dir, const RemoteResolver& resolver,
-                             const Clock& clock, Identity committer)
-    : data_dir_(std::move(data_dir)), resolver_(resolver), clock_(clock),
+                             const Clock& clock, Identity committer, int gc_every)
+    : gc_every_(gc_every), data_dir_(std::move(data_dir)), resolver_(resolver), clock_(clock),
       committer_(std::move(committer)) {}
 
 MirrorGitPort::~MirrorGitPort() = default;
@@ -222,6 +223,12 @@ void MirrorGitPort::Drop(const engine::QueueKey& key, const queue::BatchDone& do
     LOG_WARN("git: dropping batch ref failed", {{"repo", key.repo},
                                                 {"batch", std::to_string(done.batch.id)},
                                                 {"error", st.error().ToString()}});
+  }
+  if (locked && gc_every_ > 0 && ++locked->m->drops_since_gc >= gc_every_) {
+    locked->m->drops_since_gc = 0;
+    if (Status gc = locked->m->mirror->CollectGarbage(); !gc) {
+      LOG_WARN("git: packing the mirror failed", {{"repo", key.repo}, {"error", gc.error().ToString()}});
+    }
   }
 }
 

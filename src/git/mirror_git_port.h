@@ -11,7 +11,8 @@
 //          or BuildFailed.
 //   Land   compare-and-swap push of the batch commit to the target branch,
 //          never forced; posts LandResult (landed, or the tip it found).
-//   Drop   deletes the batch's temporary ref.
+//   Drop   deletes the batch's temporary ref; every `gc_every` batches of a
+//          repository it also packs its mirror (Mirror::CollectGarbage).
 // Calls for one repository are serialised; calls for different repositories
 // may run in parallel. Answers are posted before the call returns.
 
@@ -41,7 +42,7 @@ class MirrorGitPort final : public engine::GitPort {
  public:
   // `resolver` and `clock` must outlive the port.
   MirrorGitPort(std::string data_dir, const RemoteResolver& resolver, const Clock& clock,
-                Identity committer = {});
+                Identity committer = {}, int gc_every = 50);
   ~MirrorGitPort() override;
 
   // engine::GitPort
@@ -80,6 +81,7 @@ class MirrorGitPort final : public engine::GitPort {
   Result<queue::BatchBuilt> BuildLocked(RepoMirror& m, const engine::QueueKey& key,
                                         const queue::BuildBatch& build);
 
+  int gc_every_;
   std::string data_dir_;
   const RemoteResolver& resolver_;
   const Clock& clock_;
