@@ -23,6 +23,7 @@
 #include "forge/setup.h"
 #include "git/mirror_git_port.h"
 #include "store/database.h"
+#include "store/forge_repo_store.h"
 #include "store/sqlite_report_journal.h"
 #include "store/sqlite_state_store.h"
 #include "webhook/service.h"
@@ -38,6 +39,7 @@ struct Service::Parts {
   std::unique_ptr<store::SqliteStateStore> store;
   std::unique_ptr<store::SqliteReportJournal> report_journal;  // the reporter's: outlives it
   std::unique_ptr<TimerThread> timers;
+  std::unique_ptr<store::ForgeRepoStore> forge_repos;  // the directory's observer: outlives it
   forge::ForgeDirectory forges;
   std::unique_ptr<forge::ForgeClients> clients;
   std::unique_ptr<forge::ForgeConfigSource> configs;
@@ -95,6 +97,30 @@ webhook::WebhookSecrets SecretsOf(const ServiceConfig& c) {
   return s;
 }
 
+// Teaches `forges` what webhooks taught it before the restart (the forge of
+// each repository, GitHub App installations: through Remember, as a webhook
+// would), then saves whatever it learns from now on. Rows of forges no longer
+// configured are skipped. A database error loses only the knowledge (the
+// next webhooks bring it back): logged, not fatal.
+void MakeForgeDirectoryDurable(store::ForgeRepoStore& repos, forge::ForgeDirectory& forges) {
+  auto rows = repos.LoadAll();
+  if (!rows.ok()) {
+    LOG_ERROR("cannot read which forge serves which repository", {{"error", rows.error().ToString()}});
+  } else {
+    for (const auto& row : *rows) {
+      forge::ForgeKind kind;
+      if (forge::ParseForgeKind(row.forge, &kind) && forges.ForKind(kind)) {
+        forges.Remember(row.repo, kind, row.installation_id);
+      }
+    }
+  }
+  forges.OnLearned([&repos](const std::string& repo, forge::ForgeKind kind, std::int64_t installation_id) {
+    if (Status s = repos.Save(repo, forge::ForgeKindName(kind), installation_id); !s.ok()) {
+      LOG_WARN("cannot save which forge serves a repository", {{"repo", repo}, {"error", s.error().ToString()}});
+    }
+  });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
@@ -115,6 +141,8 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   auto clients = forge::ConnectForges(ForgeSettingsOf(config), p.clock, p.forges);
   if (!clients.ok()) return clients.error();
   p.clients = std::move(*clients);
+  p.forge_repos = std::make_unique<store::ForgeRepoStore>(*p.db, p.clock);
+  MakeForgeDirectoryDurable(*p.forge_repos, p.forges);  // before the reporter's replay and the engine's recovery
   p.configs = std::make_unique<forge::ForgeConfigSource>(p.forges);
   p.resolver = std::make_unique<ForgeRemoteResolver>(p.forges, *p.clients);
   p.git = std::make_unique<git::MirrorGitPort>(config.data_dir, *p.resolver, p.clock);

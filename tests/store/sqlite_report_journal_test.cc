@@ -116,7 +116,8 @@ TEST_CASE("a database from before the journal gains its table on open") {
     REQUIRE(old.ok());
   }
   auto db = OpenOrFail(dir.File("m.db"));
-  CHECK(db->applied_on_open() == std::vector<std::string>{"0003_report_jobs"});
+  REQUIRE_FALSE(db->applied_on_open().empty());
+  CHECK(db->applied_on_open().front() == "0003_report_jobs");  // then any later migrations
   ManualClock clock(0);
   SqliteReportJournal journal(*db, clock);
   CHECK(journal.Append(StatusComment(1, "x")).ok());
