@@ -37,6 +37,7 @@ class ServeChild {
   // kill -9 and reap.
   void Kill();
 
+  bool running() const { return pid_ > 0; }
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& log_path() const { return log_path_; }

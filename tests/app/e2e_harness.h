@@ -5,6 +5,7 @@
 // fails when the tree holds a file named bad.txt.
 
 #include <doctest/doctest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <SQLiteCpp/SQLiteCpp.h>
 
