@@ -234,6 +234,17 @@ void Enqueue(const Api& api, const Request& req, Response& res) {
                        ".mergeyard.yml on " + info->base_branch + " is invalid:\n" + loaded->parse.ErrorsText());
     }
   }
+  if (api.deps.conflicts) {
+    auto paths = api.deps.conflicts(key, pr, info->head_sha);
+    if (!paths.ok()) return SendForgeError(res, paths.error(), "checking that it merges onto " + key.branch);
+    if (!paths->empty()) {
+      std::string list;
+      for (const auto& p : *paths) list += (list.empty() ? "" : ", ") + p;
+      return SendError(res, 409, "pr_conflicts",
+                       "pull request #" + std::to_string(pr) + " does not merge cleanly with " + key.branch +
+                           ": " + list);
+    }
+  }
   api.deps.engine->Post(key, queue::Enqueue{pr, info->head_sha, priority});
   LOG_INFO("admin enqueued", {{"repo", repo}, {"branch", key.branch}, {"pr", std::to_string(pr)},
                               {"priority", std::to_string(priority)}});

@@ -30,7 +30,7 @@
 //                  {repo, its base branch}. 202 {"repo","branch","pr","head_sha",
 //                  "priority","status":"accepted"}. 422 invalid_body / invalid_pr /
 //                  invalid_priority / no_forge / not_opted_in / invalid_config,
-//                  404 unknown_pr, 409 pr_closed / pr_draft, 503 forge_unavailable
+//                  404 unknown_pr, 409 pr_closed / pr_draft / pr_conflicts, 503 forge_unavailable
 //                  (no forge configured, or it failed transiently), 502 forge_error.
 //   admin   PATCH  /api/v1/repos/{owner}/{repo}/entries/{pr}[?branch=B]  {"priority": P}
 //                  202 {"repo","branch","pr","priority","status":"accepted"} (Reprioritize)
@@ -57,6 +57,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <string>
 
 #include "engine/engine.h"
@@ -82,6 +83,14 @@ struct AdminDeps {
   // pull request's base branch (422 not_opted_in) and posts its queue
   // settings (ConfigChanged) before the Enqueue, as the comment command does.
   forge::ConfigSource* configs = nullptr;
+  // May be null. When set, admin enqueue first asks whether the pull request
+  // merges onto its target, as the comment command does (the service's
+  // checker also tells a queue met for the first time where its target is):
+  // the paths in conflict (empty: clean) answer 409 pr_conflicts; an error
+  // answers 503 (transient) or 502.
+  std::function<Result<std::vector<std::string>>(const engine::QueueKey& key, queue::PrNumber pr,
+                                                 const std::string& head_sha)>
+      conflicts;
 };
 
 void MountAdminApi(httplib::Server& server, AdminDeps deps, AdminOptions options);

@@ -216,6 +216,13 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   p.exec->Mount(p.http, exec::ApiTokens{config.admin_token, config.executor_token});
   api::AdminDeps deps{p.engine.get(), p.store.get(), &p.forges, &p.exec->service()};
   deps.configs = p.configs.get();
+  deps.conflicts = [merges = p.merges.get()](const engine::QueueKey& key, queue::PrNumber pr,
+                                             const std::string& head) -> Result<std::vector<std::string>> {
+    auto m = merges->Check(key.repo, key.branch, pr, head);
+    if (!m.ok()) return m.error();
+    if (m->clean) return std::vector<std::string>{};
+    return m->conflicting_paths.empty() ? std::vector<std::string>{"(paths unknown)"} : m->conflicting_paths;
+  };
   api::MountAdminApi(p.http, deps, {config.admin_token, config.public_url});
   api::MountDashboard(p.http);
   webhook::ServiceOptions wo;

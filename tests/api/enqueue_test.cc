@@ -25,11 +25,13 @@ struct ForgeSetup {
   std::unique_ptr<forge::ForgeConfigSource> configs;
   std::unique_ptr<ApiHarness> h;
 
-  explicit ForgeSetup(FakeFlavor flavor = FakeFlavor::kGithub, bool check_configs = false)
+  explicit ForgeSetup(FakeFlavor flavor = FakeFlavor::kGithub, bool check_configs = false,
+                      decltype(api::AdminDeps::conflicts) conflicts = nullptr)
       : fake(flavor, ApiHarness::kRepo), client(testing::ConnectTo(fake, clock)) {
     forges.Add(client.api);
     HarnessOptions o;
     o.forges = &forges;
+    o.conflicts = std::move(conflicts);
     if (check_configs) {
       configs = std::make_unique<forge::ForgeConfigSource>(forges);
       o.configs = configs.get();
@@ -183,6 +185,44 @@ TEST_CASE("with a config source, admin enqueue needs .mergeyard.yml and applies 
   f.Open(2);
   r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 2})");
   CHECK(r.status == 202);  // the queue keeps its last good configuration
+}
+
+TEST_CASE("admin enqueue asks whether the pull request merges: conflicts answer 409 naming the files") {
+  std::vector<std::string> asked;
+  std::vector<std::string> answer = {"src/a.c", "README.md"};
+  ForgeSetup f(FakeFlavor::kGithub, false,
+               [&](const engine::QueueKey& key, queue::PrNumber pr, const std::string& head)
+                   -> Result<std::vector<std::string>> {
+                 asked.push_back(key.repo + "@" + key.branch + "#" + std::to_string(pr) + ":" + head);
+                 return answer;
+               });
+  const std::string head = f.Open(401);
+  auto r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 401})");
+  CHECK(r.status == 409);
+  CHECK(r.body["error"]["code"] == "pr_conflicts");
+  CHECK(r.body["error"]["message"].get<std::string>().find("src/a.c, README.md") != std::string::npos);
+  REQUIRE(asked.size() == 1);
+  CHECK(asked[0] == "acme/widgets@main#401:" + head);
+  f.h->Drain();
+  CHECK_FALSE(f.h->engine().Snapshot({ApiHarness::kRepo, "main"}).has_value());  // nothing was posted
+
+  answer.clear();  // clean now
+  r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 401})");
+  CHECK(r.status == 202);
+  f.h->Drain();
+  CHECK(f.h->State().entries.count(401) == 1);
+}
+
+TEST_CASE("admin enqueue answers 503 when the merge check fails transiently, and enqueues nothing") {
+  ForgeSetup f(FakeFlavor::kGithub, false,
+               [](const engine::QueueKey&, queue::PrNumber, const std::string&) -> Result<std::vector<std::string>> {
+                 return Transient("fetch failed");
+               });
+  f.Open(402);
+  auto r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 402})");
+  CHECK(r.status == 503);
+  f.h->Drain();
+  CHECK_FALSE(f.h->engine().Snapshot({ApiHarness::kRepo, "main"}).has_value());
 }
 
 }  // TEST_SUITE
