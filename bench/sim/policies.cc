@@ -1,6 +1,7 @@
 // Queue policies side by side on the simulator's workloads (issue 2).
 //
 //   build/bench/sim/bench_policies [--seeds N] [--tiers S,M,L] [--sweep] [--merging]
+//                                  [--interactions RATE]
 //
 // For each tier (performance.md §6: a week of arrivals with a daily cycle and
 // a Monday burst, lognormal CI durations, 5% bad and 3% flaky runs by
@@ -13,9 +14,15 @@
 // merging on and off, when a shared slow step (30% of every run, its inputs
 // untouched by the pull requests) is identical across runs on the same tip.
 // The "pre" policies turn on QueueConfig::pretest (see its comment).
+// --interactions RATE gives every workload interaction failures (a pull
+// request failing only together with one partner in flight ahead of it;
+// performance.md §6 proposes 0.035); the Oracle drops the later one of each
+// pair, and a kick of a pull request whose partner merged is no false kick.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -78,8 +85,11 @@ struct Row {
   std::string error;
 };
 
+double interaction_rate = 0;  // --interactions
+
 nlohmann::json Workload(const std::string& tier, double bad, double flake) {
-  return {{"tier", tier}, {"days", 7}, {"bad_rate", bad}, {"flake_rate", flake}};
+  return {{"tier", tier}, {"days", 7}, {"bad_rate", bad}, {"flake_rate", flake},
+          {"interaction_rate", interaction_rate}};
 }
 
 // Arrivals per hour the policy can absorb, against the week's mean rate.
@@ -136,7 +146,11 @@ Row Measure(const Policy& p, const std::string& tier, double bad, double flake, 
     auto start = std::chrono::steady_clock::now();
     auto r = Simulate(*sc, opt);
     row.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!r.ok()) { row.ok = false; row.error = r.error().message.substr(0, 200); return row; }
+    if (!r.ok()) {  // the first line: a liveness error goes on with the queue's state
+      row.ok = false;
+      row.error = r.error().message.substr(0, std::min<size_t>(200, r.error().message.find('\n')));
+      return row;
+    }
     SimResult o = SimulateOracle(*sc);
     const Metrics& m = r->metrics;
     row.p50 += m.p50_time_to_merge_s / seeds;
@@ -187,13 +201,16 @@ int main(int argc, char** argv) {
       for (char* t = std::strtok(argv[++i], ","); t; t = std::strtok(nullptr, ",")) tiers.push_back(t);
     } else if (!std::strcmp(argv[i], "--sweep")) sweep = true;
     else if (!std::strcmp(argv[i], "--merging")) merging = true;
+    else if (!std::strcmp(argv[i], "--interactions") && i + 1 < argc) interaction_rate = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--seeds N] [--tiers S,M,L] [--sweep] [--merging]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--seeds N] [--tiers S,M,L] [--sweep] [--merging] [--interactions RATE]\n",
+                   argv[0]);
       return 2;
     }
   }
-  std::printf("a week per run, %d seed(s); oracle = same batch size, concurrency, max wait and CI durations\n",
-              seeds);
+  std::printf("a week per run, %d seed(s); oracle = same batch size, concurrency, max wait and CI durations;"
+              " interaction rate %.3f\n", seeds, interaction_rate);
   Header();
   for (const auto& tier : tiers) {
     for (const Policy& p : kPolicies) Print(tier, 0.05, 0.03, p.name, Measure(p, tier, 0.05, 0.03, seeds));

@@ -36,10 +36,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QueueConfig, target_batch_size, 
                                                 singleton_retries, pretest, pretest_bypass)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Entry, pr, head_sha, priority, enqueued_at, seq,
                                                 status, retries_used, batch, pending_cancel,
-                                                pretested)
+                                                pretested, apart_from, apart_landed,
+                                                passed_half_of)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Batch, id, kind, prs, state, parent, base_sha,
                                                 commit, created_at, started_at, finished_at,
-                                                bisect_root, bisect_parent, failed_step, log_url)
+                                                bisect_root, bisect_parent, sibling, failed_step,
+                                                log_url)
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EntryRef, pr, head_sha)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BuildBatch, batch, base_sha, tip, entries, method)

@@ -102,7 +102,10 @@ class Machine {
       b->log_url = e.log_url;
     }
     SetState(*b, e.passed ? BatchState::kPassed : BatchState::kFailed);
-    if (e.passed) return;  // Advance() lands it (or, a bisection half, returns it)
+    if (e.passed) {
+      if (b->kind == BatchKind::kBisect) HalfPassed(*b);
+      return;  // Advance() lands it (or, a bisection half, returns it)
+    }
     if (b->kind == BatchKind::kBisect) {
       BisectFailed(*b);
     } else if (s_.config.pending_failure_depth == 0) {
@@ -169,6 +172,9 @@ class Machine {
     for (BatchId id : done) {
       Batch& landed = s_.batches.at(id);
       for (PrNumber pr : landed.prs) {
+        for (PrNumber other : s_.entries.at(pr).apart_from) {
+          if (Entry* o = FindEntry(other)) o->apart_landed.push_back(pr);
+        }
         Report r = MakeReport(pr, ReportKind::kMerged, "Landed in " + commit.substr(0, 10) + ".");
         r.batch = id;
         r.commit = commit;
@@ -287,7 +293,7 @@ class Machine {
       Batch old = s_.batches.at(id);
       if (old.state == BatchState::kTesting) Emit(CancelRun{id});
       FinishBatch(id);
-      NewBisectNode(old.prs, old.bisect_root, old.bisect_parent);
+      NewBisectNode(old.prs, old.bisect_root, old.bisect_parent, old.sibling);
     }
   }
 
@@ -318,8 +324,10 @@ class Machine {
     FinishBatch(done.id);
     if (prs.size() > 1) {
       auto [left, right] = bisect::BinarySplit(prs);
-      NewBisectNode(left, root, done.id);
-      NewBisectNode(right, root, done.id);
+      // Halves of a failure that counts know each other: if both pass, the
+      // failure needed both (an interaction, or a flake). See HalfPassed.
+      NewBisectNode(left, root, done.id, evidence ? right : std::vector<PrNumber>{});
+      NewBisectNode(right, root, done.id, evidence ? left : std::vector<PrNumber>{});
       return;
     }
     PrNumber pr = prs.front();
@@ -329,14 +337,14 @@ class Machine {
       NewBisectNode(prs, root, done.id);
       return;
     }
-    Report r = MakeReport(pr, ReportKind::kKicked, KickMessage(done, root));
+    Report r = MakeReport(pr, ReportKind::kKicked, KickMessage(done, root, entry));
     r.batch = done.id;
     r.failed_step = done.failed_step;
     r.log_url = done.log_url;
     EndEntry(pr, std::move(r));
   }
 
-  std::string KickMessage(const Batch& failed, BatchId root) const {
+  std::string KickMessage(const Batch& failed, BatchId root, const Entry& entry) const {
     std::string msg = "Failed";
     if (!failed.failed_step.empty()) msg += " step `" + failed.failed_step + "`";
     msg += " when tested alone on " + failed.base_sha.substr(0, 10);
@@ -344,12 +352,55 @@ class Machine {
     if (s_.config.singleton_retries > 0)
       msg += ", " + std::to_string(s_.config.singleton_retries + 1) + " times";
     msg += ".";
+    if (!entry.apart_landed.empty()) {
+      // Interaction suspects of it that landed since (HalfPassed).
+      const auto& landed = entry.apart_landed;
+      bool one = landed.size() == 1;
+      msg += " It passed when bisected apart from ";
+      for (size_t i = 0; i < landed.size(); ++i) {
+        if (i) msg += i + 1 == landed.size() ? " and " : ", ";
+        msg += "#" + std::to_string(landed[i]);
+      }
+      msg += one ? ", which has" : ", which have";
+      msg += " landed since: it fails together with " +
+             std::string(one ? "that change" : "those changes") + ". Rebase on " +
+             s_.target_branch + " and fix the combination.";
+    }
     if (!failed.log_url.empty()) msg += " Log: " + failed.log_url;
     return msg;
   }
 
+  // A bisection half passed. If the other half of the same failed batch has
+  // passed too (its entries say so), that failure needed entries from both:
+  // an interaction (or a flake). The two halves' entries become interaction
+  // suspects of each other and are never batched together again.
+  void HalfPassed(const Batch& half) {
+    if (half.sibling.empty()) return;
+    BatchId parent = half.bisect_parent;
+    std::vector<PrNumber> other;
+    for (PrNumber pr : half.sibling) {
+      const Entry* e = FindEntry(pr);
+      if (e && e->passed_half_of == parent) other.push_back(pr);
+    }
+    for (PrNumber pr : half.prs) {
+      Entry& e = s_.entries.at(pr);
+      e.passed_half_of = parent;
+      for (PrNumber o : other) {
+        KeepApart(e, o);
+        KeepApart(s_.entries.at(o), pr);
+      }
+    }
+  }
+
+  void KeepApart(Entry& e, PrNumber other) {
+    std::erase_if(e.apart_from, [&](PrNumber pr) { return !s_.entries.count(pr); });
+    if (std::find(e.apart_from.begin(), e.apart_from.end(), other) == e.apart_from.end())
+      e.apart_from.push_back(other);
+  }
+
   // A bisection node; `root` 0 makes it a root of its own (a pretest batch).
-  void NewBisectNode(const std::vector<PrNumber>& prs, BatchId root, BatchId parent) {
+  void NewBisectNode(const std::vector<PrNumber>& prs, BatchId root, BatchId parent,
+                     std::vector<PrNumber> sibling = {}) {
     Batch node;
     node.id = s_.next_batch_id++;
     if (root == 0) root = node.id;
@@ -359,6 +410,7 @@ class Machine {
     node.created_at = now_;
     node.bisect_root = root;
     node.bisect_parent = parent;
+    node.sibling = std::move(sibling);
     for (PrNumber pr : prs) {
       Entry& e = s_.entries.at(pr);
       SetStatus(e, EntryStatus::kBisecting);
@@ -423,12 +475,27 @@ class Machine {
 
   bool Waiting() const { return !s_.index.waiting.empty(); }
 
-  // The first `limit` entries of `set` in queue order.
-  static std::vector<PrNumber> FirstOf(const WaitingSet& set, size_t limit) {
+  // The first `limit` entries of `set` in queue order, passing over any that
+  // must be kept apart from one already taken (Entry::apart_from). Costs
+  // O(limit + the entries passed over), and those are bounded by the taken
+  // entries' apart_from lists.
+  std::vector<PrNumber> FirstOf(const WaitingSet& set, size_t limit) const {
     std::vector<PrNumber> out;
-    for (auto it = set.order.begin(); it != set.order.end() && out.size() < limit; ++it)
-      out.push_back(std::get<3>(*it));
+    for (auto it = set.order.begin(); it != set.order.end() && out.size() < limit; ++it) {
+      PrNumber pr = std::get<3>(*it);
+      const auto& apart = s_.entries.at(pr).apart_from;
+      bool clash = std::any_of(apart.begin(), apart.end(), [&](PrNumber other) {
+        return std::find(out.begin(), out.end(), other) != out.end();
+      });
+      if (!clash) out.push_back(pr);
+    }
     return out;
+  }
+
+  // Rule 2's trigger: enough entries wait (even if some of them may not
+  // share this batch), or the oldest has waited max_wait.
+  bool ReadyToForm(const WaitingSet& set, size_t target) const {
+    return set.order.size() >= target || now_ - OldestOf(set) >= s_.config.max_wait;
   }
 
   static Time OldestOf(const WaitingSet& set) {
@@ -451,18 +518,18 @@ class Machine {
     while (MainInFlight() < s_.config.concurrency && !DepthBlocked()) {
       bool any = !pretest || untested_in_flight < s_.config.pretest_bypass;
       const WaitingSet& from = any ? s_.index.waiting : s_.index.pretested;
+      if (!ReadyToForm(from, target)) break;
       std::vector<PrNumber> waiting = FirstOf(from, target);
       if (waiting.empty()) break;
-      if (waiting.size() < target && now_ - OldestOf(from) < s_.config.max_wait) break;
       NewMainBatch(waiting);
       if (pretest && HoldsUntested(waiting)) ++untested_in_flight;
       formed = true;
     }
     if (!pretest) return formed;
     while (BisectSlotsTaken() < s_.config.bisection_concurrency) {
+      if (!ReadyToForm(s_.index.untested, target)) break;
       std::vector<PrNumber> waiting = FirstOf(s_.index.untested, target);
       if (waiting.empty()) break;
-      if (waiting.size() < target && now_ - OldestOf(s_.index.untested) < s_.config.max_wait) break;
       NewBisectNode(waiting, 0, 0);
       formed = true;
     }
@@ -608,9 +675,10 @@ class Machine {
     // A bisection node is retested without the entry.
     std::vector<PrNumber> rest = b->prs;
     BatchId root = b->bisect_root, parent = b->bisect_parent;
+    std::vector<PrNumber> sibling = b->sibling;
     if (b->state == BatchState::kTesting) Emit(CancelRun{b->id});
     FinishBatch(b->id);
-    if (!rest.empty()) NewBisectNode(rest, root, parent);
+    if (!rest.empty()) NewBisectNode(rest, root, parent, std::move(sibling));
   }
 
   bool IsFrozen(const Entry& e) const {

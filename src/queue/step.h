@@ -7,7 +7,8 @@
 //  1. waiting entries are ordered by priority, enqueue time, arrival;
 //  2. while fewer than `concurrency` main batches are building or testing, a
 //     batch forms from the first `target_batch_size` waiting entries, or from
-//     all of them once the oldest has waited `max_wait`;
+//     all of them once the oldest has waited `max_wait` (interaction suspects
+//     excepted: see "Interactions" below);
 //  3. a batch is built on its speculative base (the batch ahead, or the tip);
 //     entries conflicting with the tip are kicked, others return to waiting;
 //  4. a passed batch lands (CAS on the tip) once everything ahead has landed;
@@ -28,6 +29,27 @@
 // main queue, else join the main queue at once (Entry::pretested); main
 // batches form only from pretested entries, except for `pretest_bypass`
 // batches in flight.
+//
+// Interactions: two pull requests that each pass alone but fail together.
+// A failed batch whose two bisection halves both pass names no culprit, and
+// when neither half can land (main batches in flight, or the tip moved) both
+// go back to the front (rule 7; with pretest, into the main queue at once),
+// are batched together again and fail again: for as long as the queue is
+// busy, and with pretest even for ever, two such batches keeping each other
+// in flight while the tip stands still. So when both halves of a failure that
+// counts against its own entries (a bisection node, or a main batch on the
+// tip or on a passed batch) pass, the entries of each half become interaction
+// suspects of the other's (Entry::apart_from), and rule 2 never puts suspects
+// in one batch again: it takes the first `target_batch_size` waiting entries
+// that may share a batch, passing over the others, and forms when at least
+// `target_batch_size` wait or max_wait is reached, as before. Progress: the
+// pair is then tested in different batches, the earlier one's tree without
+// its partner, so that one can pass and land; from then on every tree holding
+// the other fails, failures never go stale, and bisection kicks it as a
+// culprit (after singleton_retries), its message naming the suspect that
+// landed. A failure that does not count (stacked on a batch still testing)
+// marks no one; its entries are simply tested again. A flake can separate a
+// batch's halves the same way, which costs one batch more, not a kick.
 //
 // Cost: a Step costs what it changes (entries and batches it touches, the
 // main queue's length), not the number of entries or bisection nodes: the

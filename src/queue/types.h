@@ -42,6 +42,15 @@ struct Entry {
   BatchId batch = 0;        // the batch holding it, 0 while waiting
   std::string pending_cancel;  // cancel asked while its batch was landing
   bool pretested = false;   // passed a run in isolation on the tip (a pretest or bisection node)
+  // Interaction suspects (step.h, "Interactions"): entries this one was split
+  // apart from when both halves of a failed batch passed, so that the batch
+  // failed only with both. Never batched together with any of them again.
+  // Symmetric; it may name entries that have ended since.
+  std::vector<PrNumber> apart_from;
+  // Those of `apart_from` that have landed since; a kick names them.
+  std::vector<PrNumber> apart_landed;
+  // The failed batch in whose bisection this entry last passed a half, 0 if none.
+  BatchId passed_half_of = 0;
 };
 
 enum class BatchKind { kMain, kBisect };
@@ -73,6 +82,10 @@ struct Batch {
   // Bisection: the failed batch this node descends from and its parent node.
   BatchId bisect_root = 0;
   BatchId bisect_parent = 0;
+  // Bisection: the other half of bisect_parent when that parent's failure
+  // counted against its own entries; empty for roots, retries, or when the
+  // parent was stacked on a batch still testing.
+  std::vector<PrNumber> sibling;
   std::string failed_step;       // of the failing run
   std::string log_url;
 };

@@ -25,6 +25,13 @@ SimResult SimulateOracle(const Scenario& sc) {
   std::vector<double> running_ends;       // end times of batches testing
   double last_land = 0;                   // batches land in order
   SimResult r;
+  // In arrival order: bad ones, and those failing with a partner kept ahead.
+  std::vector<bool> dropped(sc.prs.size(), false);
+  auto partners = FailPartners(sc);
+  for (size_t i = 0; i < sc.prs.size(); ++i) {
+    dropped[i] = sc.prs[i].bad;
+    for (size_t j : partners[i]) dropped[i] = dropped[i] || (j < i && !dropped[j]);
+  }
   size_t next = 0;
   double now = 0;
   double max_wait = static_cast<double>(c.max_wait) / 1000.0;
@@ -35,8 +42,13 @@ SimResult SimulateOracle(const Scenario& sc) {
                        running_ends.end());
     while (next < sc.prs.size() && sc.prs[next].arrive_s <= now) {
       const ScenarioPr& p = sc.prs[next];
-      if (p.bad) r.prs[p.id] = PrResult{"kicked", p.arrive_s, p.arrive_s, true};
-      else waiting.push_back(next);
+      if (dropped[next]) {
+        PrResult kicked{"kicked", p.arrive_s, p.arrive_s, p.bad};
+        kicked.partner_merged = !p.bad;
+        r.prs[p.id] = kicked;
+      } else {
+        waiting.push_back(next);
+      }
       ++next;
     }
     while (static_cast<int>(running_ends.size()) < c.concurrency && !waiting.empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -26,6 +27,8 @@ struct Workload {
   double ci_median_s = 1200;
   double ci_sigma = 0.45;
   double hang_rate = 0.01;
+  double interaction_rate = 0;
+  double interaction_window_s = 0;  // ParseWorkload's default: twice ci_median_s
   struct Burst {
     double at_s = 0;
     int count = 0;
@@ -50,6 +53,8 @@ Result<Workload> ParseWorkload(const json& w) {
   out.ci_median_s = w.value("ci_median_s", out.ci_median_s);
   out.ci_sigma = w.value("ci_sigma", out.ci_sigma);
   out.hang_rate = w.value("hang_rate", out.hang_rate);
+  out.interaction_rate = w.value("interaction_rate", out.interaction_rate);
+  out.interaction_window_s = w.value("interaction_window_s", 2 * out.ci_median_s);
   if (w.contains("bursts")) {
     out.bursts.clear();
     for (const auto& b : w.at("bursts")) {
@@ -58,8 +63,10 @@ Result<Workload> ParseWorkload(const json& w) {
   }
   if (out.days <= 0 || out.prs_per_weekday < 0 || out.ci_median_s <= 0)
     return Invalid("workload: days, ci_median_s must be positive, prs_per_weekday not negative");
-  for (double rate : {out.bad_rate, out.flake_rate, out.hang_rate, out.weekend_factor})
+  for (double rate : {out.bad_rate, out.flake_rate, out.hang_rate, out.weekend_factor,
+                      out.interaction_rate})
     if (rate < 0 || rate > 1) return Invalid("workload: rates must be within 0..1");
+  if (out.interaction_window_s < 0) return Invalid("workload.interaction_window_s must not be negative");
   return out;
 }
 
@@ -96,10 +103,27 @@ std::vector<double> Arrivals(const Workload& w, std::mt19937_64& rng) {
   return out;
 }
 
+// With probability interaction_rate, a generated pull request fails together
+// with one partner drawn among those that arrived within the window before it.
+// A stream of its own, so that the rate changes nothing else.
+void AddInteractions(const Workload& w, Scenario& s, size_t first) {
+  if (w.interaction_rate <= 0) return;
+  std::mt19937_64 rng(s.seed * 0xD1B54A32D192ED03ULL + 29);
+  std::bernoulli_distribution interacts(w.interaction_rate);
+  size_t window_start = first;
+  for (size_t i = first; i < s.prs.size(); ++i) {
+    while (s.prs[window_start].arrive_s < s.prs[i].arrive_s - w.interaction_window_s) ++window_start;
+    if (!interacts(rng) || window_start == i) continue;
+    std::uniform_int_distribution<size_t> pick(window_start, i - 1);
+    s.prs[i].fails_with.push_back(s.prs[pick(rng)].id);
+  }
+}
+
 void Generate(const Workload& w, Scenario& s) {
   std::mt19937_64 rng(s.seed * 0x9E3779B97F4A7C15ULL + 17);
   std::bernoulli_distribution bad(w.bad_rate);
   int n = 0;
+  size_t first = s.prs.size();
   for (double t : Arrivals(w, rng)) {
     ScenarioPr pr;
     pr.id = "P" + std::to_string(++n);
@@ -107,6 +131,7 @@ void Generate(const Workload& w, Scenario& s) {
     pr.bad = bad(rng);
     s.prs.push_back(std::move(pr));
   }
+  AddInteractions(w, s, first);
   s.ci.duration_s = w.ci_median_s;
   s.ci.sigma = w.ci_sigma;
   s.ci.hang_rate = w.hang_rate;
@@ -164,6 +189,7 @@ Result<Scenario> ParseScenario(const json& j) {
       pr.fail_runs = p.value("fail_runs", std::vector<int>{});
       pr.priority = p.value("priority", 128);
       if (p.contains("ci_duration_s")) pr.ci_duration_s = p.at("ci_duration_s").get<double>();
+      pr.fails_with = p.value("fails_with", std::vector<std::string>{});
       if (pr.priority < 0 || pr.priority > 255) return Invalid("prs." + pr.id + ".priority: 0..255");
       s.prs.push_back(std::move(pr));
     }
@@ -180,6 +206,13 @@ Result<Scenario> ParseScenario(const json& j) {
     std::sort(ids.begin(), ids.end());
     if (std::adjacent_find(ids.begin(), ids.end()) != ids.end())
       return Invalid("pull request ids must be unique");
+    for (const auto& pr : s.prs) {
+      for (const auto& other : pr.fails_with) {
+        if (other == pr.id || !std::binary_search(ids.begin(), ids.end(), other))
+          return Invalid("prs." + pr.id + ".fails_with: '" + other +
+                         "' is not another pull request of the scenario");
+      }
+    }
     std::stable_sort(s.prs.begin(), s.prs.end(),
                      [](const ScenarioPr& a, const ScenarioPr& b) { return a.arrive_s < b.arrive_s; });
     return s;
@@ -194,6 +227,24 @@ Result<Scenario> LoadScenarioFile(const std::string& path) {
   json j = json::parse(in, nullptr, false);
   if (j.is_discarded()) return Invalid(path + ": not valid JSON");
   return ParseScenario(j);
+}
+
+std::vector<std::vector<size_t>> FailPartners(const Scenario& s) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < s.prs.size(); ++i) index[s.prs[i].id] = i;
+  std::vector<std::vector<size_t>> out(s.prs.size());
+  for (size_t i = 0; i < s.prs.size(); ++i) {
+    for (const auto& id : s.prs[i].fails_with) {
+      size_t j = index.at(id);
+      out[i].push_back(j);
+      out[j].push_back(i);
+    }
+  }
+  for (auto& partners : out) {
+    std::sort(partners.begin(), partners.end());
+    partners.erase(std::unique(partners.begin(), partners.end()), partners.end());
+  }
+  return out;
 }
 
 bool HasNoFlakes(const Scenario& s) {

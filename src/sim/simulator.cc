@@ -87,10 +87,23 @@ class Run {
     auto drained = engine_.Drain();
     if (!drained.ok()) return drained.error();
     if (!violation_.empty()) return Internal(violation_);
+    // Checked as it happens, so that a queue that loops stops here.
+    if (world_.most_own_runs() > opt_.max_own_runs &&
+        world_.own_runs()[world_.most_tested() - 1] > opt_.max_own_runs)
+      return Liveness(world_.most_tested());
     if (!world_.violations().empty())
       return Internal("invariant broken at step " + std::to_string(step_) + " (" + last_event_ +
                       "): " + world_.violations().front());
     return Ok();
+  }
+
+  Status Liveness(std::int64_t pr) {
+    auto state = engine_.Snapshot(kKey);
+    return Internal("liveness broken at step " + std::to_string(step_) + " (t=" +
+                    std::to_string(Seconds(clock_.Now())) + "s): " + world_.Id(pr) +
+                    " was tested in " + std::to_string(world_.own_runs()[pr - 1]) +
+                    " batches of its own (at most " + std::to_string(opt_.max_own_runs) + ")\n" +
+                    (state ? queue::ToString(*state) : ""));
   }
 
   void Observe(const queue::Event& event, const queue::State& state,
@@ -142,9 +155,11 @@ class Run {
     for (auto& b : batches_) {
       if (world_.runs().count(b.id)) r.batches.push_back(std::move(b));  // not dropped unstarted
     }
+    for (int runs : world_.own_runs()) r.most_own_runs = std::max(r.most_own_runs, runs);
     std::sort(r.batches.begin(), r.batches.end(),
               [](const BatchResult& a, const BatchResult& b) { return a.id < b.id; });
     bool exact = HasNoFlakes(sc_);
+    auto partners = FailPartners(sc_);
     for (size_t i = 0; i < sc_.prs.size(); ++i) {
       const PrRecord& rec = world_.prs()[i];
       const ScenarioPr& p = sc_.prs[i];
@@ -153,12 +168,23 @@ class Run {
         return Internal("invariant broken at the end: " + p.id + " never ended\n" +
                         (state ? queue::ToString(*state) : ""));
       }
+      std::string merged_partner;
+      for (size_t j : partners[i])
+        if (world_.prs()[j].outcome == "merged") merged_partner = sc_.prs[j].id;
+      if (!merged_partner.empty() && rec.outcome == "merged")
+        return Internal("invariant broken: " + p.id + " and " + merged_partner +
+                        ", which fail together, both merged");
       if (exact && p.bad && rec.outcome == "merged")
         return Internal("invariant broken: bad pull request " + p.id + " was merged");
-      if (exact && !p.bad && rec.outcome == "kicked")
-        return Internal("invariant broken: good pull request " + p.id + " was kicked without a flake");
-      r.prs[p.id] = PrResult{rec.outcome, Seconds(rec.enqueued), Seconds(rec.done), p.bad};
+      if (exact && !p.bad && rec.outcome == "kicked" && merged_partner.empty())
+        return Internal("invariant broken: good pull request " + p.id + " was kicked without a flake" +
+                        (partners[i].empty() ? "" : " and without a partner it fails with merged"));
+      PrResult pr{rec.outcome, Seconds(rec.enqueued), Seconds(rec.done), p.bad};
+      pr.partner_merged = !merged_partner.empty();
+      r.prs[p.id] = pr;
     }
+    if (auto state = engine_.Snapshot(kKey); state && (!state->entries.empty() || !state->batches.empty()))
+      return Internal("invariant broken at the end: the queue is not empty\n" + queue::ToString(*state));
     double ci_seconds = 0;
     for (const auto& [id, run] : world_.runs())
       ci_seconds += Seconds((run.finished || run.cancelled ? run.end : clock_.Now()) - run.start);
@@ -198,7 +224,7 @@ void ComputeMetrics(SimResult& r, double ci_seconds) {
       if (p.bad) ++m.escapes;
     } else if (p.outcome == "kicked") {
       ++m.kicked;
-      if (!p.bad) ++m.false_kicks;
+      if (!p.bad && !p.partner_merged) ++m.false_kicks;
     }
     m.makespan_s = std::max(m.makespan_s, p.done_s);
   }

@@ -21,7 +21,10 @@ World::World(const Scenario& scenario, ManualClock& clock, Calendar& calendar)
       calendar_(calendar),
       rng_(scenario.seed),
       runs_holding_(scenario.prs.size()),
-      prs_(scenario.prs.size()) {
+      prs_(scenario.prs.size()),
+      partners_(FailPartners(scenario)),
+      landed_in_(scenario.prs.size(), 0),
+      own_runs_(scenario.prs.size(), 0) {
   for (size_t i = 0; i < scenario.prs.size(); ++i) numbers_[scenario.prs[i].id] = i + 1;
   commits_[kInitialTip] = Commit{"", {}, true};
 }
@@ -60,8 +63,13 @@ void World::Land(const engine::QueueKey& key, const queue::Land& land, engine::E
   if (!passed_commits_.count(land.commit))
     violations_.push_back("landed " + land.commit + ", whose tree never passed a run");
   // Every pull request in the new tip's history is merged.
-  for (std::string c = land.commit; !c.empty() && !commits_.at(c).landed; c = commits_.at(c).parent)
-    commits_.at(c).landed = true;
+  auto landing = static_cast<std::int64_t>(landings_.size() + 1);
+  for (std::string c = land.commit; !c.empty() && !commits_.at(c).landed; c = commits_.at(c).parent) {
+    Commit& commit = commits_.at(c);
+    commit.landed = true;
+    commit.landing = landing;
+    for (auto pr : commit.prs) landed_in_.at(pr - 1) = landing;
+  }
   tip_ = land.commit;
   landings_.push_back(tip_);
   AnswerLater(key, queue::LandResult{land.batch, true, tip_});
@@ -69,11 +77,16 @@ void World::Land(const engine::QueueKey& key, const queue::Land& land, engine::E
 
 // ---- CI -----------------------------------------------------------------------
 
-std::vector<std::int64_t> World::Holds(const std::string& commit) const {
+std::vector<std::int64_t> World::Holds(const std::string& commit, std::int64_t* base_landing) const {
   std::vector<std::int64_t> out;
+  *base_landing = 0;
   for (std::string c = commit; !c.empty();) {
     auto it = commits_.find(c);
-    if (it == commits_.end() || it->second.landed) break;
+    if (it == commits_.end()) break;
+    if (it->second.landed) {
+      *base_landing = it->second.landing;
+      break;
+    }
     out.insert(out.end(), it->second.prs.begin(), it->second.prs.end());
     c = it->second.parent;
   }
@@ -111,7 +124,7 @@ void World::Start(const engine::QueueKey& key, const queue::StartRun& run, engin
   RunRecord r;
   r.batch = run.batch;
   r.commit = run.commit;
-  r.holds = Holds(run.commit);
+  r.holds = Holds(run.commit, &r.base_landing);
   r.start = clock_.Now();
   Time duration = RunDuration(r.holds);
   const CiModel& ci = scenario_.ci;
@@ -134,10 +147,22 @@ void World::Start(const engine::QueueKey& key, const queue::StartRun& run, engin
   if (scenario_.ci.flake_rate > 0)
     r.flaked = std::bernoulli_distribution(scenario_.ci.flake_rate)(rng_);
   for (auto pr : r.holds) runs_holding_[pr - 1].emplace_back(r.start, r.batch);
+  for (auto pr : commits_.at(run.commit).prs) {
+    if (++own_runs_[pr - 1] > most_own_runs_) {
+      most_own_runs_ = own_runs_[pr - 1];
+      most_tested_ = pr;
+    }
+  }
   ++runs_started_;
   Time end = r.end;
   runs_[run.batch] = std::move(r);
   calendar_.At(end, [this, batch = run.batch] { Finish(batch); });
+}
+
+bool World::InTree(const RunRecord& run, std::int64_t pr) const {
+  if (std::binary_search(run.holds.begin(), run.holds.end(), pr)) return true;
+  std::int64_t landed = landed_in_.at(pr - 1);
+  return landed > 0 && landed <= run.base_landing;
 }
 
 bool World::Fails(const RunRecord& run) const {
@@ -145,6 +170,8 @@ bool World::Fails(const RunRecord& run) const {
   for (auto pr : run.holds) {
     const ScenarioPr& p = scenario_.prs.at(pr - 1);
     if (p.bad) return true;
+    for (size_t partner : partners_[pr - 1])
+      if (InTree(run, static_cast<std::int64_t>(partner + 1))) return true;
     if (p.fail_runs.empty()) continue;
     const auto& held = runs_holding_[pr - 1];
     auto me = std::make_pair(run.start, run.batch);
@@ -182,6 +209,8 @@ void World::Cancel(const engine::QueueKey&, const queue::CancelRun& cancel) {
       held.erase(std::remove(held.begin(), held.end(), std::make_pair(r.start, r.batch)), held.end());
     }
     --runs_started_;
+    if (auto c = commits_.find(r.commit); c != commits_.end())
+      for (auto pr : c->second.prs) --own_runs_[pr - 1];
     runs_.erase(it);
   }
 }

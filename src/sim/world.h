@@ -37,7 +37,8 @@ class Calendar {
 struct RunRecord {
   queue::BatchId batch = 0;
   std::string commit;
-  std::vector<std::int64_t> holds;  // pull request numbers in the tested tree
+  std::vector<std::int64_t> holds;  // pull request numbers in the tested tree, not landed
+  std::int64_t base_landing = 0;    // the tree also holds every landing up to this one
   Time start = 0;
   Time end = 0;
   Time own_start = 0;               // the run's own steps, after the shared one
@@ -88,6 +89,13 @@ class World final : public engine::GitPort,
   const std::string& tip() const { return tip_; }
   const std::map<queue::BatchId, RunRecord>& runs() const { return runs_; }
   const std::vector<PrRecord>& prs() const { return prs_; }  // index = number - 1
+  // Runs of batches that held the pull request as an entry of their own (not
+  // through a batch they were stacked on), by number - 1: the liveness bound.
+  const std::vector<int>& own_runs() const { return own_runs_; }
+  // The largest own_runs() count reached so far (a run cancelled at its
+  // start may have lowered it since) and the pull request (number) it is of.
+  int most_own_runs() const { return most_own_runs_; }
+  std::int64_t most_tested() const { return most_tested_; }
   void MarkEnqueued(std::int64_t pr, Time at) { prs_.at(pr - 1).enqueued = at; }
   int runs_started() const { return runs_started_; }
   // CI compute spent, in seconds: each run's own part (up to its end or
@@ -103,8 +111,12 @@ class World final : public engine::GitPort,
     std::string parent;
     std::vector<std::int64_t> prs;
     bool landed = false;
+    std::int64_t landing = 0;  // once landed: the ordinal of the landing that took it
   };
-  std::vector<std::int64_t> Holds(const std::string& commit) const;
+  // The pull requests of `commit`'s tree not landed yet, sorted, and the
+  // ordinal of the landing its first landed ancestor came with.
+  std::vector<std::int64_t> Holds(const std::string& commit, std::int64_t* base_landing) const;
+  bool InTree(const RunRecord& run, std::int64_t pr) const;
   Time RunDuration(const std::vector<std::int64_t>& holds);
   bool Fails(const RunRecord& run) const;
   void Finish(queue::BatchId batch);
@@ -126,6 +138,11 @@ class World final : public engine::GitPort,
   // For each pull request, (start, batch) of every run that held it.
   std::vector<std::vector<std::pair<Time, queue::BatchId>>> runs_holding_;
   std::vector<PrRecord> prs_;
+  std::vector<std::vector<size_t>> partners_;  // FailPartners(scenario)
+  std::vector<std::int64_t> landed_in_;        // by number - 1: its landing's ordinal, 0 if none
+  std::vector<int> own_runs_;
+  int most_own_runs_ = 0;
+  std::int64_t most_tested_ = 0;
   int runs_started_ = 0;
   std::vector<std::string> landings_;
   std::map<std::string, Time> shared_end_;  // tip -> when its shared step is done
