@@ -5,22 +5,9 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "store/sqlite_error.h"
+
 namespace mergeyard::store {
-namespace {
-
-// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: worth a retry.
-Error FromException(const std::string& what, const std::exception& e) {
-  if (const auto* se = dynamic_cast<const SQLite::Exception*>(&e)) {
-    const int code = se->getErrorCode() & 0xff;
-    if (code == 5 /* SQLITE_BUSY */ || code == 6 /* SQLITE_LOCKED */) {
-      return Transient(what + ": " + e.what());
-    }
-  }
-  return Internal(what + ": " + e.what());
-}
-
-}  // namespace
-
 ForgeRepoStore::ForgeRepoStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
 
 Status ForgeRepoStore::Save(const std::string& repo, const std::string& forge, std::int64_t installation_id) {

@@ -9,20 +9,10 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include "engine/codec.h"
+#include "store/sqlite_error.h"
 
 namespace mergeyard::store {
 namespace {
-
-// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: worth a retry.
-Error FromException(const std::string& what, const std::exception& e) {
-  if (const auto* se = dynamic_cast<const SQLite::Exception*>(&e)) {
-    int code = se->getErrorCode() & 0xff;
-    if (code == 5 /* SQLITE_BUSY */ || code == 6 /* SQLITE_LOCKED */) {
-      return Transient(what + ": " + e.what());
-    }
-  }
-  return Internal(what + ": " + e.what());
-}
 
 // The history kind of an effect, or "" when it does not go to history.
 std::string HistoryKind(const queue::Effect& effect) {
