@@ -1,5 +1,6 @@
 #pragma once
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents at scope exit.
+// A fresh directory under $TMPDIR (or /tmp), or under `base` when given,
+// removed with its contents at scope exit.
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,9 +10,10 @@ namespace mergeyard::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/mergeyard-test.XXXXXX";
+  explicit TempDir(std::string base = "") {
+    const char* tmp = std::getenv("TMPDIR");
+    if (base.empty()) base = tmp && *tmp ? tmp : "/tmp";
+    std::string pattern = base + "/mergeyard-test.XXXXXX";
     char* made = mkdtemp(pattern.data());
     path_ = made ? made : "";
   }

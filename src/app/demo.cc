@@ -231,8 +231,9 @@ int Demo::Run() {
   for (int i : {5, 6, 7}) Comment(pr[i]);
   ok = ok && WaitUntil([&] { return watch_->progress().batches > 0; }, "a batch");
   Comment(pr[8]);
-  ok = ok && WaitUntil([&] { return !RefusalOf(9).empty(); }, "#9's answer");
-  if (ok) watch_->Say("#9 REFUSED at once: " + OneLine(RefusalOf(9)));
+  std::string refusal;
+  ok = ok && WaitUntil([&] { return !(refusal = RefusalOf(9)).empty(); }, "#9's answer");
+  if (ok) watch_->Say("#9 REFUSED at once: " + OneLine(refusal));
   Comment(pr[9]);
   ok = ok && WaitUntil([&] { return Ended({6, 7, 8, 10}); }, "phase 2 to end");
   std::printf("\n");

@@ -25,7 +25,6 @@ struct DemoProgress {
   std::int64_t runs_started = 0;                 // executions that ran a step
   std::int64_t cache_hits = 0;                   // answered from the action cache
   std::int64_t merged = 0;                       // joined an identical running execution
-  std::int64_t bisections = 0;
   std::int64_t batches = 0;
 };
 

@@ -27,29 +27,18 @@ namespace {
 
 // A directory outside /tmp (steps see their own empty /tmp), removed with its
 // contents at scope exit, which also releases any run still held at a gate.
+// A directory outside /tmp (steps run with a private /tmp), readable by the
+// step whatever user it runs as.
 class OutsideTmpDir {
  public:
-  OutsideTmpDir() {
-    std::string pattern = "/var/tmp/mergeyard-e2e-XXXXXX";
-    if (char* made = mkdtemp(pattern.data())) {
-      path_ = made;
-      ::chmod(path_.c_str(), 0755);  // readable by the step whatever user it runs as
-    }
-  }
-  ~OutsideTmpDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  OutsideTmpDir(const OutsideTmpDir&) = delete;
-  OutsideTmpDir& operator=(const OutsideTmpDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  OutsideTmpDir() { ::chmod(dir_.path().c_str(), 0755); }
+  const std::string& path() const { return dir_.path(); }
+  std::string File(const std::string& name) const { return dir_.File(name); }
   void Touch(const std::string& name) const { std::ofstream(File(name)) << name << "\n"; }
   bool Remove(const std::string& name) const { return std::filesystem::remove(File(name)); }
 
  private:
-  std::string path_;
+  TempDir dir_{"/var/tmp"};
 };
 
 // The pipeline: wait at this run's gate (gate-second for a tree holding

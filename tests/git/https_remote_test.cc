@@ -22,6 +22,7 @@
 
 #include "base/clock.h"
 #include "git/mirror_git_port.h"
+#include "recording_sink.h"
 #include "test_repo.h"
 
 namespace mergeyard::git {
@@ -29,6 +30,7 @@ namespace {
 
 using testing::Lines;
 using testing::Quote;
+using testing::RecordingSink;
 using testing::Repo;
 using testing::Sh;
 using testing::TempDir;
@@ -148,18 +150,6 @@ class HttpsGitServer {
   std::atomic<int> refused_{0};
 };
 
-class RecordingSink final : public engine::EventSink {
- public:
-  void Post(const engine::QueueKey&, queue::Event event) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    last = std::move(event);
-  }
-  queue::Event last;
-
- private:
-  std::mutex mu_;
-};
-
 struct HttpsFixture {
   TempDir tls;
   TempDir forge_root;
@@ -209,14 +199,12 @@ TEST_CASE("over HTTPS with a token: pull request heads are fetched, the batch re
   auto pr2 = f.Pr(2, "two.txt");
   const std::string tip = f.Tip();
   port->Build(f.key, queue::BuildBatch{5, tip, tip, {pr1, pr2}, queue::MergeMethod::kMerge}, f.sink);
-  REQUIRE_MESSAGE(std::holds_alternative<queue::BatchBuilt>(f.sink.last), queue::ToString(f.sink.last));
-  const auto built = std::get<queue::BatchBuilt>(f.sink.last);
+  const auto built = f.sink.Last<queue::BatchBuilt>();
   CHECK(built.conflicts.empty());
   CHECK(Sh("git -C " + Quote(f.forge) + " rev-parse refs/heads/mergeyard/batch/5") == built.commit);
 
   port->Land(f.key, queue::Land{5, built.commit, tip}, f.sink);
-  REQUIRE(std::holds_alternative<queue::LandResult>(f.sink.last));
-  CHECK(std::get<queue::LandResult>(f.sink.last).landed);
+  CHECK(f.sink.Last<queue::LandResult>().landed);
   CHECK(f.Tip() == built.commit);
   CHECK(f.server->refused() >= 1);  // libgit2 asks first without credentials, as git does
 }
@@ -228,8 +216,7 @@ TEST_CASE("over HTTPS, a wrong token fails the build with a message that does no
   auto pr1 = f.Pr(1, "one.txt");
   const std::string tip = f.Tip();
   port->Build(f.key, queue::BuildBatch{6, tip, tip, {pr1}, queue::MergeMethod::kMerge}, f.sink);
-  REQUIRE(std::holds_alternative<queue::BuildFailed>(f.sink.last));
-  const std::string message = std::get<queue::BuildFailed>(f.sink.last).message;
+  const std::string message = f.sink.Last<queue::BuildFailed>().message;
   INFO(message);
   CHECK(message.find("token") != std::string::npos);
   CHECK(message.find("ghs_wrong") == std::string::npos);

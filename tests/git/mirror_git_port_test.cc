@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "git/mirror_git_port.h"
+#include "recording_sink.h"
 #include "test_repo.h"
 
 namespace mergeyard::git {
@@ -15,28 +16,10 @@ namespace {
 
 using testing::Lines;
 using testing::Quote;
+using testing::RecordingSink;
 using testing::Repo;
 using testing::Sh;
 using testing::TempDir;
-
-class RecordingSink final : public engine::EventSink {
- public:
-  void Post(const engine::QueueKey&, queue::Event event) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    events.push_back(std::move(event));
-  }
-  template <class T>
-  T Last() {
-    REQUIRE(!events.empty());
-    INFO("event: " << queue::ToString(events.back()));
-    REQUIRE(std::holds_alternative<T>(events.back()));
-    return std::get<T>(events.back());
-  }
-  std::vector<queue::Event> events;
-
- private:
-  std::mutex mu_;
-};
 
 // A developer repository, a bare "forge" with refs/pull/N/head, and a port
 // whose data directory is fresh.
