@@ -8,8 +8,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/log.h"
 #include "git/git_error.h"
 #include "git/oid.h"
+#include "git/stale_locks.h"
 
 namespace mergeyard::git {
 
@@ -114,7 +116,13 @@ Result<std::unique_ptr<Mirror>> Mirror::Open(const std::string& path) {
     rc = git_repository_init(&raw, path.c_str(), /*is_bare=*/1);
   }
   if (rc < 0) return GitFailure(rc, "opening mirror " + path);
-  return std::unique_ptr<Mirror>(new Mirror(RepoPtr(raw)));
+  RepoPtr repo(raw);
+  auto removed = RemoveStaleLockFiles(path);
+  if (!removed) return removed.error();
+  for (const auto& file : *removed) {
+    LOG_WARN("git: removed a lock file a killed process left", {{"mirror", path}, {"file", file}});
+  }
+  return std::unique_ptr<Mirror>(new Mirror(std::move(repo)));
 }
 
 Status Mirror::CollectGarbage(int loose_limit) {

@@ -21,7 +21,8 @@ struct CasOutcome {
 class Mirror {
  public:
   // Opens the bare repository at `path`, creating it (and its parents) first
-  // when missing.
+  // when missing, and removes the lock files a killed writer left in it
+  // (git/stale_locks.h): the caller must be the mirror's only writer.
   static Result<std::unique_ptr<Mirror>> Open(const std::string& path);
 
   git_repository* repo() const { return repo_.get(); }

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <variant>
 
@@ -303,6 +305,28 @@ TEST_CASE("every gc_every batches the mirror is packed, and keeps working on the
   REQUIRE(built.commit.size() == 40);
   f.port->Land(f.key, queue::Land{4, built.commit, f.Tip()}, f.sink);
   CHECK(f.sink.Last<queue::LandResult>().landed);
+}
+
+TEST_CASE("lock files left in the mirror by a killed process do not stop the next one") {
+  Fixture f;
+  auto pr1 = f.Pr(1, "a.txt", Lines(20, {{2, "one"}}));
+  f.port->Build(f.key, f.Batch(1, {pr1}), f.sink);
+  REQUIRE(f.sink.Last<queue::BatchBuilt>().commit.size() == 40);
+  auto path = f.port->MirrorPath("acme/widget");
+  REQUIRE(path.ok());
+  // kill -9 in the middle of ref updates: fetch (main), the batch ref (the
+  // same batch is built again after a restart), packed refs.
+  for (const char* lock : {"/refs/heads/main.lock", "/refs/heads/mergeyard/batch/2.lock", "/packed-refs.lock"}) {
+    std::ofstream(*path + lock) << "";
+  }
+  f.port = std::make_unique<MirrorGitPort>(f.data.path(), f.resolver, f.clock);  // the restart
+  auto pr2 = f.Pr(2, "src/core.c", Lines(30, {{3, "two"}}));
+  f.port->Build(f.key, f.Batch(2, {pr2}), f.sink);
+  auto built = f.sink.Last<queue::BatchBuilt>();
+  REQUIRE_MESSAGE(built.commit.size() == 40, "the build failed after a restart");
+  f.port->Land(f.key, queue::Land{2, built.commit, f.Tip()}, f.sink);
+  CHECK(f.sink.Last<queue::LandResult>().landed);
+  CHECK_FALSE(std::filesystem::exists(*path + "/refs/heads/main.lock"));
 }
 
 }  // TEST_SUITE
