@@ -2,18 +2,43 @@
 // (exec/remote_executor.h). Stops cleanly on SIGINT/SIGTERM.
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "app/commands.h"
+#include "app/dir_lock.h"
+#include "base/log.h"
 #include "exec/action_json.h"
 #include "exec/remote_executor.h"
+#include "git/stale_locks.h"
 
 namespace mergeyard::app {
 namespace {
 
 std::atomic<bool> g_stop{false};
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
+
+std::optional<DirLock> g_work_dir_lock;  // held until the process exits
+
+// RemoteExecutorOptions::claim_work_dir: one executor per work directory,
+// and the lock files a killed predecessor left in its mirrors removed.
+Status ClaimWorkDir(const std::string& work_dir) {
+  auto lock = DirLock::Acquire(work_dir);
+  if (!lock.ok()) return lock.error();
+  g_work_dir_lock.emplace(std::move(*lock));
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(work_dir + "/mirrors", ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() != ".git") continue;
+    auto removed = git::RemoveStaleLockFiles(it->path().string());
+    if (!removed) return removed.error();
+    for (const auto& file : *removed) {
+      LOG_WARN("executor: removed a lock file a killed process left", {{"mirror", it->path().string()}, {"file", file}});
+    }
+  }
+  return Ok();
+}
 
 struct ExecutorArgs {
   std::string server, token_file, id, work_dir, memory;
@@ -40,6 +65,7 @@ int RunExecutor(const ExecutorArgs& args) {
   o.id = args.id;
   o.work_dir = args.work_dir;
   o.sandbox = !args.no_sandbox;
+  o.claim_work_dir = ClaimWorkDir;
   o.poll_wait = static_cast<Duration>(args.poll_wait_s * 1000);
   if (args.cpu > 0) {
     o.capacity.cpu = args.cpu;

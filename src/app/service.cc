@@ -5,12 +5,14 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/admin_api.h"
 #include "api/metrics.h"
 #include "base/metrics.h"
 #include "app/async_git_port.h"
+#include "app/dir_lock.h"
 #include "app/forge_remote_resolver.h"
 #include "app/git_merge_checker.h"
 #include "app/timer_thread.h"
@@ -34,6 +36,7 @@ namespace mergeyard::app {
 // outlives what it points at. Stop() tears the threads down explicitly first.
 struct Service::Parts {
   ServiceConfig config;
+  std::optional<DirLock> data_dir_lock;  // first taken, last released
   SystemClock clock;
   std::unique_ptr<store::Database> db;
   std::unique_ptr<store::SqliteStateStore> store;
@@ -130,8 +133,9 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   p.config = config;
   std::string host;
   if (!SplitListen(config.listen, &host, &p.port)) return Invalid("listen must be host:port, got " + config.listen);
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
+  auto lock = DirLock::Acquire(config.data_dir);
+  if (!lock.ok()) return lock.error();
+  p.data_dir_lock.emplace(std::move(*lock));
   auto db = store::Database::Open(config.DatabasePath());
   if (!db.ok()) return Internal("cannot open the database: " + db.error().ToString());
   p.db = std::move(*db);

@@ -80,3 +80,21 @@ TEST_CASE("kill -9 at 20 random moments of a bisection scenario: every pull requ
     CHECK(e.Git("merge-base --is-ancestor " + *std::prev(it) + " " + *it + " && echo ff") == "ff");
   }
 }
+
+TEST_CASE("a second serve on the same data directory refuses to start and names the first") {
+  E2e e("  target_batch_size: 1\n");
+  auto port = mergeyard::app::FreeLoopbackPort();
+  REQUIRE(port.ok());
+  const char* binary = std::getenv("MERGEYARD_BINARY");
+  mergeyard::app::ServeChild second(binary ? binary : "",
+                                    {{"MERGEYARD_LISTEN", "127.0.0.1:" + std::to_string(*port)},
+                                     {"MERGEYARD_DATA_DIR", e.dir() + "/data"}},
+                                    e.dir() + "/second.log", *port);
+  auto started = second.Start(20000);
+  REQUIRE_FALSE(started.ok());
+  CHECK(started.error().message.find("is in use by another mergeyard process") != std::string::npos);
+  // The first one still works.
+  e.OpenPull(1, {{"one.txt", "1\n"}});
+  REQUIRE(e.Comment(1, "!integrate") == 202);
+  CHECK(E2e::WaitFor([&] { return ReadHistory(e).by_pr.count(1) == 1; }, 60000));
+}

@@ -1,0 +1,94 @@
+// `mergeyard executor --work-dir DIR` as a process (MERGEYARD_BINARY): one
+// executor per work directory, and the git lock files a killed executor left
+// in its mirrors are gone before it fetches again.
+
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "temp_dir.h"
+
+using namespace mergeyard;
+
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Starts `mergeyard executor` against a server that is not there (it keeps
+// retrying), its output in `log`.
+pid_t StartExecutor(const testing::TempDir& dir, const std::string& work_dir, const std::string& log) {
+  const char* binary = std::getenv("MERGEYARD_BINARY");
+  REQUIRE_MESSAGE(binary != nullptr, "MERGEYARD_BINARY is not set");
+  std::ofstream(dir.File("token")) << "t\n";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(binary, binary, "executor", "--server", "http://127.0.0.1:9", "--token-file", dir.File("token").c_str(),
+          "--work-dir", work_dir.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+bool WaitFor(const std::function<bool()>& done, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+}  // namespace
+
+TEST_SUITE("app") {
+
+TEST_CASE("an executor removes stale git locks from its mirrors, and a second one on its work dir exits 2") {
+  testing::TempDir dir;
+  const std::string work = dir.File("work");
+  const std::string mirror = work + "/mirrors/acme_widgets.git";
+  REQUIRE(std::system(("git init -q --bare '" + mirror + "'").c_str()) == 0);
+  std::filesystem::create_directories(mirror + "/refs/heads/nested");
+  for (const char* lock : {"/refs/heads/main.lock", "/refs/heads/nested/x.lock", "/packed-refs.lock"}) {
+    std::ofstream(mirror + lock) << "";
+  }
+  std::ofstream(mirror + "/objects/keep.lock") << "";  // not a ref lock: left alone
+
+  const pid_t first = StartExecutor(dir, work, dir.File("first.log"));
+  const bool cleaned = WaitFor([&] { return !std::filesystem::exists(mirror + "/refs/heads/main.lock"); }, 20000);
+  CHECK_MESSAGE(cleaned, Slurp(dir.File("first.log")));
+  CHECK_FALSE(std::filesystem::exists(mirror + "/refs/heads/nested/x.lock"));
+  CHECK_FALSE(std::filesystem::exists(mirror + "/packed-refs.lock"));
+  CHECK(std::filesystem::exists(mirror + "/objects/keep.lock"));
+
+  const pid_t second = StartExecutor(dir, work, dir.File("second.log"));
+  int status = 0;
+  REQUIRE(WaitFor([&] { return waitpid(second, &status, WNOHANG) == second; }, 20000));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(Slurp(dir.File("second.log")).find("in use by another mergeyard process (pid " + std::to_string(first)) !=
+        std::string::npos);
+
+  kill(first, SIGTERM);
+  REQUIRE(WaitFor([&] { return waitpid(first, &status, WNOHANG) == first; }, 20000));
+  CHECK(WIFEXITED(status));
+}
+
+}  // TEST_SUITE
