@@ -9,12 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <SQLiteCpp/SQLiteCpp.h>
 
-#include <atomic>
 #include <functional>
 #include <memory>
 
 #include "fake_forge.h"
-#include "forge/signature.h"
 #include "serve_process.h"
 #include "temp_dir.h"
 
@@ -53,6 +51,7 @@ class E2e {
                                                          {"MERGEYARD_LOCAL_EXECUTORS", "2"},
                                                          {"MERGEYARD_LOG_FORMAT", "json"}});
     REQUIRE_MESSAGE(serve_->Start(), "mergeyard serve did not start:\n" << serve_->Log());
+    fake_.SetWebhook(serve_->url() + "/webhooks/github", kE2eSecret);  // the forge sends the webhooks
   }
 
   FakeForge& fake() { return fake_; }
@@ -69,15 +68,10 @@ class E2e {
     return head;
   }
 
-  // Posts a signed issue_comment webhook; returns the HTTP status.
+  // `author` comments on `pr`: the forge delivers the signed issue_comment
+  // webhook. Returns its HTTP status.
   int Comment(std::int64_t pr, const std::string& text, const std::string& author = "wendy") {
-    const std::int64_t id = next_id_++;
-    nlohmann::json body = {
-        {"action", "created"},
-        {"issue", {{"number", pr}, {"pull_request", {{"url", "x"}}}}},
-        {"comment", {{"id", id}, {"body", text}, {"user", {{"login", author}, {"id", fake_.UserId(author)}, {"type", "User"}}}}},
-        {"repository", {{"full_name", kE2eRepo}, {"id", 1}}}};
-    return Deliver("issue_comment", body.dump());
+    return fake_.AddUserComment(pr, author, text);
   }
 
   // Posts a signed push webhook for `branch` moving from `before` to `after`.
@@ -98,14 +92,7 @@ class E2e {
     return Deliver("pull_request", body.dump());
   }
 
-  int Deliver(const std::string& event, const std::string& body) {
-    httplib::Client cli("127.0.0.1", serve_->port());
-    httplib::Headers h = {{"X-GitHub-Event", event},
-                          {"X-GitHub-Delivery", "e2e-" + std::to_string(next_id_++)},
-                          {"X-Hub-Signature-256", "sha256=" + forge::HmacSha256Hex(kE2eSecret, body)}};
-    auto r = cli.Post("/webhooks/github", h, body, "application/json");
-    return r ? r->status : -1;
-  }
+  int Deliver(const std::string& event, const std::string& body) { return fake_.SendWebhook(event, body); }
 
   // The text of mergeyard's status comment on `pr` ("" when none yet).
   std::string StatusComment(std::int64_t pr) {
@@ -204,7 +191,6 @@ class E2e {
   TempDir dir_;
   FakeForge fake_;
   std::unique_ptr<ServeProcess> serve_;
-  std::atomic<std::int64_t> next_id_{1};
 };
 
 inline bool Contains(const std::vector<std::string>& v, const std::string& s) {

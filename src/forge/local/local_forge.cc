@@ -230,6 +230,16 @@ int LocalForge::AddUserComment(std::int64_t pr, const std::string& author, const
   return Deliver(url, secret, "issue_comment", payload.dump());
 }
 
+int LocalForge::SendWebhook(const std::string& event, const std::string& body) {
+  std::string url, secret;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    url = webhook_url_;
+    secret = webhook_secret_;
+  }
+  return url.empty() ? 0 : Deliver(url, secret, event, body);
+}
+
 void LocalForge::SetWebhook(std::string url, std::string secret) {
   std::lock_guard<std::mutex> lock(mu_);
   webhook_url_ = std::move(url);

@@ -108,6 +108,9 @@ class LocalForge {
   int AddUserComment(std::int64_t pr, const std::string& author, const std::string& body);
   // Where comments are delivered, and the secret they are signed with.
   void SetWebhook(std::string url, std::string secret);
+  // Delivers any other event (GitHub's `event` name, its JSON `body`) to the
+  // webhook, signed as GitHub signs it. The HTTP status, 0 or -1 as above.
+  int SendWebhook(const std::string& event, const std::string& body);
   void InjectFaults(std::vector<LocalFault> faults);
   // GitHub App endpoints: installation id of the repository.
   std::int64_t installation_id() const { return 4242; }
