@@ -128,6 +128,7 @@ Result<std::string> GitCliWorkspace::Acquire(const std::string& repo, const std:
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& pool = free_[repo];
+    if (adopted_.insert(repo).second) AdoptLeftovers(repo, pool);
     if (!pool.empty()) {
       dir = pool.back();
       pool.pop_back();
@@ -143,9 +144,14 @@ Result<std::string> GitCliWorkspace::Acquire(const std::string& repo, const std:
     (void)RunCapture({"git", "--git-dir=" + *mirror, "worktree", "prune"});
   }
   {
+    // A name no checkout has, left over ones included (a container's
+    // service has the same pid after every restart).
     std::lock_guard<std::mutex> lock(mu_);
-    dir = work_dir_ + "/" + FileNameFor(repo) + "/wt-" + std::to_string(next_[repo]++) + "-" +
-          std::to_string(getpid());
+    std::error_code ec;
+    do {
+      dir = work_dir_ + "/" + FileNameFor(repo) + "/wt-" + std::to_string(next_[repo]++) + "-" +
+            std::to_string(getpid());
+    } while (fs::exists(dir, ec));
   }
   std::error_code ec;
   fs::create_directories(fs::path(dir).parent_path(), ec);
@@ -153,6 +159,20 @@ Result<std::string> GitCliWorkspace::Acquire(const std::string& repo, const std:
                          "-f", dir, commit});
   if (!add) return add.error();
   return dir;
+}
+
+void GitCliWorkspace::AdoptLeftovers(const std::string& repo, std::vector<std::string>& pool) {
+  std::error_code ec;
+  const fs::path parent = work_dir_ + "/" + FileNameFor(repo);
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().rfind("wt-", 0) == 0 && it->is_directory(ec)) {
+      pool.push_back(it->path().string());
+    }
+  }
+  if (!pool.empty()) {
+    LOG_INFO("exec: reusing checkouts an earlier process left",
+             {{"repo", repo}, {"count", std::to_string(pool.size())}});
+  }
 }
 
 void GitCliWorkspace::Release(const std::string& repo, const std::string& dir) {

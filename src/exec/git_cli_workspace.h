@@ -3,7 +3,11 @@
 // libgit2). Checkouts are worktrees of the repository's bare mirror under
 // <work_dir>/<repo>/wt-N, reused when warm: a released worktree is kept and
 // the next Acquire for that repository moves it with `checkout --detach -f`
-// and `clean -ffdx` instead of adding a new one.
+// and `clean -ffdx` instead of adding a new one. <work_dir> belongs to this
+// workspace alone (its process holds the directory's lock, app/dir_lock.h):
+// the checkouts an earlier process left there (a restart, a crash) are
+// adopted as warm ones at the first Acquire for their repository, so they
+// are neither lost nor leaked; one that cannot be reused is replaced.
 //
 // mirror_of(repo) names the bare mirror. When fetch_url_of is set (remote
 // executors), a missing mirror is created and a missing commit fetched from
@@ -14,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +41,8 @@ class GitCliWorkspace final : public TreeResolver, public CheckoutProvider {
 
  private:
   Result<std::string> Mirror(const std::string& repo, const std::string& commit);
+  // Adds the wt-* directories under <work_dir>/<repo> to `pool`. Under mu_.
+  void AdoptLeftovers(const std::string& repo, std::vector<std::string>& pool);
 
   RepoPathFn mirror_of_;
   std::string work_dir_;
@@ -43,6 +50,7 @@ class GitCliWorkspace final : public TreeResolver, public CheckoutProvider {
   std::mutex mu_;
   std::map<std::string, std::vector<std::string>> free_;  // repo -> idle worktrees
   std::map<std::string, int> next_;
+  std::set<std::string> adopted_;  // repositories whose leftovers were adopted
   std::map<std::string, std::unique_ptr<std::mutex>> repo_mu_;
 };
 

@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
+#include "exec/file_name.h"
 #include "exec/git_cli_workspace.h"
 #include "exec/http_routes.h"
 #include "exec/local_executor.h"
@@ -116,6 +119,57 @@ TEST_CASE("input trees come from git: whole-tree and declared-paths digests") {
   REQUIRE(p1);
   CHECK(*p1 == *p2);  // the second commit touched only docs/
   CHECK_FALSE(ws.PathId("o/r", git.commit1, "nope"));
+}
+
+TEST_CASE("checkouts left by an earlier process are reused, not leaked; a broken one is replaced") {
+  TempDir dir;
+  GitFixture git(dir.path);
+  auto mirror_of = [&](const std::string&) -> std::optional<std::string> { return git.mirror; };
+  auto checkouts = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path + "/wt/" + FileNameFor("o/r"))) {
+      n += e.is_directory();
+    }
+    return n;
+  };
+  std::string first;
+  {
+    GitCliWorkspace before(mirror_of, dir.path + "/wt");
+    auto a = before.Acquire("o/r", git.commit1);
+    auto b = before.Acquire("o/r", git.commit1);
+    REQUIRE(a);
+    REQUIRE(b);
+    first = *a;
+    std::ofstream(*a + "/untracked.tmp") << "left over\n";
+    // the process dies here: nothing is released
+  }
+  REQUIRE(checkouts() == 2);
+  GitCliWorkspace after(mirror_of, dir.path + "/wt");  // the restart
+  auto c = after.Acquire("o/r", git.commit2);
+  auto d = after.Acquire("o/r", git.commit2);
+  REQUIRE(c);
+  REQUIRE(d);
+  CHECK(checkouts() == 2);
+  for (const auto& co : {*c, *d}) {
+    CHECK(ShOut("git -C " + co + " rev-parse HEAD") == git.commit2);
+    CHECK_FALSE(std::filesystem::exists(co + "/untracked.tmp"));
+  }
+  after.Release("o/r", *c);
+  // A checkout killed in the middle of a checkout keeps its index.lock: the
+  // next process cannot reuse it and adds a fresh one instead.
+  GitCliWorkspace third(mirror_of, dir.path + "/wt");
+  const std::string admin = ShOut("git -C " + *c + " rev-parse --git-dir");
+  std::ofstream(admin + "/index.lock") << "";
+  std::ofstream(*d + "/../not-a-checkout.txt") << "";
+  std::vector<std::string> got;
+  for (int i = 0; i < 3; ++i) {
+    auto e = third.Acquire("o/r", git.commit1);
+    REQUIRE(e);
+    CHECK(ShOut("git -C " + *e + " rev-parse HEAD") == git.commit1);
+    got.push_back(*e);
+  }
+  CHECK(checkouts() == 3);
+  CHECK(std::filesystem::exists(dir.path + "/wt/" + FileNameFor("o/r") + "/not-a-checkout.txt"));
 }
 
 TEST_CASE("a step whose declared inputs a commit did not touch has the same digest there") {
