@@ -1,14 +1,16 @@
 // Queue policies side by side on the simulator's workloads (issue 2).
 //
 //   build/bench/sim/bench_policies [--seeds N] [--tiers S,M,L] [--sweep] [--merging]
-//                                  [--interactions RATE]
+//                                  [--interactions RATE] [--bad RATE] [--flake RATE]
+//                                  [--policy SPEC]...
 //
 // For each tier (performance.md §6: a week of arrivals with a daily cycle and
 // a Monday burst, lognormal CI durations, 5% bad and 3% flaky runs by
-// default) and each policy, runs the real engine through the simulator and
-// the Oracle with the same formation settings, and prints p50/p95 time to
-// merge, merged per hour, CI runs per merged pull request and false kicks,
-// with the ratios to the Oracle. --sweep adds the medium tier at bad rates
+// default, or --bad and --flake) and each policy, runs the real engine
+// through the simulator and the Oracle with the same formation settings, and
+// prints p50/p95 time to merge, merged per hour, CI runs per merged pull
+// request and false kicks, with the ratios to the Oracle. First it prints
+// each tier's peak-hour load against the ceiling of a speculative chain. --sweep adds the medium tier at bad rates
 // 2-20% and flake rates 0-10% for the speculative policies. --merging compares
 // CI compute per merged pull request with the execution backend's action
 // merging on and off, when a shared slow step (30% of every run, its inputs
@@ -18,12 +20,16 @@
 // request failing only together with one partner in flight ahead of it;
 // performance.md §6 proposes 0.035); the Oracle drops the later one of each
 // pair, and a kick of a pull request whose partner merged is no false kick.
+// --policy SPEC (repeatable) measures the given policies instead of the
+// table's: "b8,c16,d1,opt,pre,bc32,+2" (batch, concurrency, pending-failure
+// depth, optimistic merging, pretest, bisection concurrency, pretest bypass).
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -69,6 +75,29 @@ const Policy kPolicies[] = {
     {"pre c32 b8 d1", 8, 32, 1, true, true, 64},
     {"pre c64 b8 d1", 8, 64, 1, true, true, 128},
 };
+
+// Parses a --policy SPEC; false on a malformed one.
+bool ParsePolicy(const std::string& spec, Policy* out) {
+  static std::deque<std::string> names;  // keeps Policy::name alive
+  names.push_back(spec);
+  *out = Policy{names.back().c_str(), 4, 1, 0, false};
+  size_t pos = 0;
+  while (pos <= spec.size()) {
+    size_t end = std::min(spec.find(',', pos), spec.size());
+    std::string part = spec.substr(pos, end - pos);
+    pos = end + 1;
+    auto number = [&](size_t skip) { return std::atoi(part.c_str() + skip); };
+    if (part == "opt") out->optimistic = true;
+    else if (part == "pre") out->pretest = true;
+    else if (part.rfind("bc", 0) == 0) out->bisection_concurrency = number(2);
+    else if (part.rfind("b", 0) == 0) out->batch = number(1);
+    else if (part.rfind("c", 0) == 0) out->concurrency = number(1);
+    else if (part.rfind("d", 0) == 0) out->depth = number(1);
+    else if (part.rfind("+", 0) == 0) out->pretest_bypass = number(1);
+    else return false;
+  }
+  return out->batch >= 1 && out->concurrency >= 1 && out->bisection_concurrency >= 1;
+}
 
 nlohmann::json ConfigOf(const Policy& p) {
   return {{"target_batch_size", p.batch}, {"max_wait_s", 300},
@@ -120,10 +149,10 @@ double ComputePerMerged(const Policy& p, bool merging, int seeds) {
   return total;
 }
 
-void MergingTable(int seeds) {
+void MergingTable(const std::vector<Policy>& policies, int seeds) {
   std::printf("\nshared slow step = 30%% of each run, tier M, 5%% bad, 3%% flaky: CI compute minutes per merged PR\n");
   std::printf("%-20s %12s %12s %10s\n", "policy", "merging off", "merging on", "saved");
-  for (const Policy& p : kPolicies) {
+  for (const Policy& p : policies) {
     if (p.concurrency < 2) continue;
     double off = ComputePerMerged(p, false, seeds), on = ComputePerMerged(p, true, seeds);
     std::printf("%-20s %12.1f %12.1f %9.1f%%\n", p.name, off * 60, on * 60,
@@ -169,6 +198,27 @@ Row Measure(const Policy& p, const std::string& tier, double bad, double flake, 
   return row;
 }
 
+// The load against the ceiling of a speculative chain (performance.md §5):
+// a chain resolves at most 1/p(bad) pull requests per CI run, however it
+// batches, so past that rate at the peak hour it falls behind until evening.
+void PrintLoad(const std::string& tier, double bad, double flake) {
+  nlohmann::json j;
+  j["seed"] = 1;
+  j["workload"] = Workload(tier, bad, flake);
+  auto sc = ParseScenario(j);
+  if (!sc.ok() || sc->prs.empty()) return;
+  size_t peak = 0;
+  for (size_t i = 0, k = 0; i < sc->prs.size(); ++i) {
+    while (sc->prs[i].arrive_s - sc->prs[k].arrive_s >= 3600) ++k;
+    peak = std::max(peak, i - k + 1);
+  }
+  const double runs_per_hour = 3600 / sc->ci.duration_s;
+  std::printf("tier %s: peak hour %zu arrivals = %.1f per median CI run; a speculative chain resolves at most "
+              "1/p = %.0f per run (%.0f/h)\n",
+              tier.c_str(), peak, peak / runs_per_hour, bad > 0 ? 1 / bad : 0.0,
+              bad > 0 ? runs_per_hour / bad : 0.0);
+}
+
 void Header() {
   std::printf("%-5s %-5s %-6s %-20s %9s %9s %9s %10s %9s %9s %9s %9s %9s %8s\n", "tier", "bad",
               "flake", "policy", "p50 min", "p95 min", "merged/h", "runs/merged", "false %",
@@ -194,6 +244,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> tiers{"S", "M", "L"};
   bool sweep = false;
   bool merging = false;
+  double bad = 0.05, flake = 0.03;
+  std::vector<Policy> policies(std::begin(kPolicies), std::end(kPolicies));
+  std::vector<Policy> chosen;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--tiers") && i + 1 < argc) {
@@ -202,29 +255,35 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--sweep")) sweep = true;
     else if (!std::strcmp(argv[i], "--merging")) merging = true;
     else if (!std::strcmp(argv[i], "--interactions") && i + 1 < argc) interaction_rate = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--bad") && i + 1 < argc) bad = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--flake") && i + 1 < argc) flake = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--policy") && i + 1 < argc && ParsePolicy(argv[i + 1], &chosen.emplace_back())) ++i;
     else {
       std::fprintf(stderr,
-                   "usage: %s [--seeds N] [--tiers S,M,L] [--sweep] [--merging] [--interactions RATE]\n",
+                   "usage: %s [--seeds N] [--tiers S,M,L] [--sweep] [--merging] [--interactions RATE]"
+                   " [--bad RATE] [--flake RATE] [--policy b8,c16,d1,opt,pre,bc32,+2]...\n",
                    argv[0]);
       return 2;
     }
   }
+  if (!chosen.empty()) policies = chosen;
   std::printf("a week per run, %d seed(s); oracle = same batch size, concurrency, max wait and CI durations;"
               " interaction rate %.3f\n", seeds, interaction_rate);
+  for (const auto& tier : tiers) PrintLoad(tier, bad, flake);
   Header();
   for (const auto& tier : tiers) {
-    for (const Policy& p : kPolicies) Print(tier, 0.05, 0.03, p.name, Measure(p, tier, 0.05, 0.03, seeds));
+    for (const Policy& p : policies) Print(tier, bad, flake, p.name, Measure(p, tier, bad, flake, seeds));
   }
   if (sweep) {
     for (double bad : {0.02, 0.05, 0.10, 0.20}) {
       for (double flake : {0.0, 0.03, 0.10}) {
-        for (const Policy& p : kPolicies) {
+        for (const Policy& p : policies) {
           if (p.concurrency < 4) continue;
           Print("M", bad, flake, p.name, Measure(p, "M", bad, flake, seeds));
         }
       }
     }
   }
-  if (merging) MergingTable(seeds);
+  if (merging) MergingTable(policies, seeds);
   return 0;
 }

@@ -166,7 +166,7 @@ TEST_CASE("every command in the README is run by this test, the demo test or CI"
        "the serve case"},
       {"echo \"$MERGEYARD_EXECUTOR_TOKEN\" > executor.token", "the serve case"},
       {"build/src/app/mergeyard executor --server http://HOST:8080 --token-file executor.token", "the serve case"},
-      {"build/bench/sim/bench_policies [--seeds N] [--tiers S,M,L] [--sweep]", "the benchmarks case"},
+      {"build/bench/sim/bench_policies [--seeds N] [--tiers S,M,L] [--sweep] [--policy b8,c16,d1,opt,pre]", "the benchmarks case"},
       {"bench/git/run.sh", "the benchmarks case"},
       {"bench/exec/run.sh build", "the benchmarks case"},
       {"build/bench/webhook/webhook_bench [--clients 1,4,8] [--seconds 5]", "the benchmarks case"},
@@ -258,6 +258,10 @@ TEST_CASE("README: the benchmark commands run (small sizes) and print their tabl
   std::string out;
   CHECK(s.Run("build/bench/sim/bench_policies --seeds 1 --tiers S", &out) == 0);
   CHECK(out.find("spec c4 b4") != std::string::npos);
+  out.clear();
+  CHECK(s.Run("build/bench/sim/bench_policies --seeds 1 --tiers S --policy b8,c16,d1,opt,pre", &out) == 0);
+  CHECK(out.find("b8,c16,d1,opt,pre") != std::string::npos);
+  CHECK(out.find("spec c4 b4") == std::string::npos);
   out.clear();
   CHECK(s.Run("bench/exec/run.sh build --n 2000", &out) == 0);
   CHECK(out.find("submits/s") != std::string::npos);
