@@ -2,7 +2,10 @@
 // keep-alive and TCP_NODELAY, each committed to SQLite (WAL, synchronous=FULL)
 // before its 202. Prints deliveries stored per second and p50/p99 answer time.
 //
-//   build/bench/webhook/webhook_bench [--clients 1,4,8] [--seconds 5] [--body FILE]
+//   build/bench/webhook/webhook_bench [--clients 1,4,8] [--seconds 5] [--body FILE] [--threads 128]
+//
+// The listener gets --threads HTTP threads, the service's http_threads
+// default: a keep-alive connection holds one between its requests.
 
 #include <httplib.h>
 #include <sys/resource.h>
@@ -76,7 +79,7 @@ double CpuSeconds() {
 }
 
 // One measurement on a fresh database and listener.
-Row Measure(int clients, double seconds, const std::string& body) {
+Row Measure(int clients, double seconds, const std::string& body, int listener_threads) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("mergeyard-webhook-bench-" + std::to_string(::getpid()) + "-" + std::to_string(clients));
   std::filesystem::create_directories(dir);
@@ -88,6 +91,9 @@ Row Measure(int clients, double seconds, const std::string& body) {
 
   httplib::Server server;
   server.set_keep_alive_max_count(1000000);
+  server.new_task_queue = [listener_threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(listener_threads));
+  };
   webhook::ListenerOptions options;
   options.secrets.default_secret = "bench-secret";
   webhook::RegisterRoutes(server, options, **deliveries);
@@ -152,6 +158,7 @@ int main(int argc, char** argv) {
   std::vector<int> clients = {1, 4, 8};
   double seconds = 5;
   std::string body;
+  int threads = 128;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--clients") {
@@ -163,20 +170,22 @@ int main(int argc, char** argv) {
       seconds = std::atof(argv[i + 1]);
     } else if (a == "--body") {
       body = ReadFile(argv[i + 1]);
+    } else if (a == "--threads") {
+      threads = std::max(1, std::atoi(argv[i + 1]));
     }
   }
   if (body.empty()) body = DefaultBody();
   SetLogLevel(LogLevel::kWarn);
   std::printf("Signed GitHub issue_comment deliveries (%zu bytes) over loopback, keep-alive + TCP_NODELAY,\n"
-              "each committed to SQLite (WAL, synchronous=FULL) before its 202; %g s per row.\n"
+              "each committed to SQLite (WAL, synchronous=FULL) before its 202; %g s per row; %d listener threads.\n"
               "The last column divides by the CPU time this process (listener and clients) used: on a busy\n"
               "machine it shows what the listener would do with the cores to itself.\n\n",
-              body.size(), seconds);
+              body.size(), seconds, threads);
   std::printf("| clients | answered 202 | stored rows | errors | deliveries/s | p50 ms | p99 ms | deliveries per CPU-s |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   bool consistent = true;
   for (int c : clients) {
-    const Row r = Measure(c, seconds, body);
+    const Row r = Measure(c, seconds, body, threads);
     std::printf("| %d | %zu | %ld | %ld | %.0f | %.2f | %.2f | %.0f |\n", r.clients, r.answered, r.durable,
                 r.errors, r.per_second, r.p50, r.p99,
                 r.cpu_seconds > 0 ? static_cast<double>(r.answered) / r.cpu_seconds : 0.0);

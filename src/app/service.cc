@@ -199,6 +199,10 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   p.merges = std::make_unique<GitMergeChecker>(*p.git, *p.engine, *p.configs);
 
   p.http.set_tcp_nodelay(true);
+  // cpp-httplib's default pool (cores - 1, at least 8) let eight idle
+  // executors' long polls starve webhooks and /healthz.
+  const int http_threads = config.http_threads;
+  p.http.new_task_queue = [http_threads] { return new httplib::ThreadPool(static_cast<size_t>(http_threads)); };
   // Routes answer their own errors; this covers the rest (unknown paths,
   // wrong methods) with the same JSON shape.
   p.http.set_error_handler(httplib::Server::HandlerWithResponse(

@@ -30,6 +30,7 @@ constexpr Key kKeys[] = {
     {"executor_token", "MERGEYARD_EXECUTOR_TOKEN", true},
     {"webhook_secret", "MERGEYARD_WEBHOOK_SECRET", true},
     {"local_executors", "MERGEYARD_LOCAL_EXECUTORS", false},
+    {"http_threads", "MERGEYARD_HTTP_THREADS", false},
     {"log.format", "MERGEYARD_LOG_FORMAT", false},
     {"log.level", "MERGEYARD_LOG_LEVEL", false},
     {"github.url", "MERGEYARD_GITHUB_URL", false},
@@ -214,13 +215,15 @@ Status Apply(const std::string& name, const Setting& s, ServiceConfig* c) {
     *it->second = s.value;
     return Ok();
   }
-  if (name == "local_executors") {
+  if (name == "local_executors" || name == "http_threads") {
+    const int low = name == "local_executors" ? 0 : 8;
+    const int high = name == "local_executors" ? 1024 : 4096;
     int n = -1;
     auto [ptr, ec] = std::from_chars(s.value.data(), s.value.data() + s.value.size(), n);
-    if (ec != std::errc() || ptr != s.value.data() + s.value.size() || n < 0 || n > 1024) {
-      return bad("must be an integer from 0 to 1024");
+    if (ec != std::errc() || ptr != s.value.data() + s.value.size() || n < low || n > high) {
+      return bad("must be an integer from " + std::to_string(low) + " to " + std::to_string(high));
     }
-    c->local_executors = n;
+    (name == "local_executors" ? c->local_executors : c->http_threads) = n;
   } else if (name == "log.format") {
     if (s.value != "text" && s.value != "json") return bad("must be text or json");
     c->log_format = s.value == "json" ? LogFormat::kJson : LogFormat::kText;
@@ -269,6 +272,7 @@ std::string ServiceConfig::ToString() const {
     << "executor_token: " << Secret(executor_token) << "\n"
     << "webhook_secret: " << Secret(webhook_secret) << "\n"
     << "local_executors: " << local_executors << "\n"
+    << "http_threads: " << http_threads << "\n"
     << "log.format: " << (log_format == LogFormat::kJson ? "json" : "text") << "\n"
     << "log.level: "
     << (log_level == LogLevel::kDebug  ? "debug"

@@ -47,6 +47,10 @@ struct ServiceConfig {
   GitlabSettings gitlab;
   GiteaSettings gitea;
   int local_executors = 1;                 // default: the number of cores
+  // Threads of the HTTP listener. Every connection being served holds one,
+  // and remote executors' long polls and action waits hold theirs while they
+  // wait, so this bounds remote executors plus concurrent clients.
+  int http_threads = 128;
   LogFormat log_format = LogFormat::kText;
   LogLevel log_level = LogLevel::kInfo;
 

@@ -21,6 +21,7 @@ namespace mergeyard::testing {
 inline constexpr const char* kE2eRepo = "acme/widgets";
 inline constexpr const char* kE2eSecret = "e2e-secret";
 inline constexpr const char* kE2eAdminToken = "e2e-admin";
+inline constexpr const char* kE2eExecutorToken = "e2e-executor";
 
 inline std::string PipelineScript() {
   return "set -e\n"
@@ -48,6 +49,7 @@ class E2e {
                                                          {"MERGEYARD_GITHUB_CLONE_URL", fake_.git_dir()},
                                                          {"MERGEYARD_WEBHOOK_SECRET", kE2eSecret},
                                                          {"MERGEYARD_ADMIN_TOKEN", kE2eAdminToken},
+                                                         {"MERGEYARD_EXECUTOR_TOKEN", kE2eExecutorToken},
                                                          {"MERGEYARD_LOCAL_EXECUTORS", "2"},
                                                          {"MERGEYARD_LOG_FORMAT", "json"}});
     REQUIRE_MESSAGE(serve_->Start(), "mergeyard serve did not start:\n" << serve_->Log());

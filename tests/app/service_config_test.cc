@@ -63,6 +63,7 @@ TEST_CASE("a file sets every kind of value") {
                            "executor_token: exe\n"
                            "webhook_secret: hook\n"
                            "local_executors: 3\n"
+                           "http_threads: 300\n"
                            "log: {format: json, level: debug}\n"
                            "github:\n  app_id: 42\n  private_key_file: /k.pem\n"
                            "  url: https://ghe.example.com/api/v3\n  webhook_secret: gh\n"
@@ -76,6 +77,7 @@ TEST_CASE("a file sets every kind of value") {
   CHECK(c->admin_token == "adm");
   CHECK(c->executor_token == "exe");
   CHECK(c->local_executors == 3);
+  CHECK(c->http_threads == 300);
   CHECK(c->log_format == LogFormat::kJson);
   CHECK(c->log_level == LogLevel::kDebug);
   CHECK(c->github.app_id == "42");
@@ -192,6 +194,7 @@ TEST_CASE("values of the wrong type are errors naming the line") {
   for (Case k : {Case{"log:\n  level: loud\n", ":2:", "log.level"},
                  Case{"local_executors: four\n", ":1:", "integer"},
                  Case{"local_executors: -1\n", ":1:", "integer"},
+                 Case{"http_threads: 2\n", ":1:", "from 8 to 4096"},
                  Case{"\nlisten: [a, b]\n", ":2:", "single value"},
                  Case{"listen: localhost\n", ":1:", "host:port"},
                  Case{"github: https://api.github.com\n", ":1:", "mapping"},

@@ -1,0 +1,54 @@
+// The one HTTP listener serves webhooks, the APIs and remote executors'
+// long polls: executors waiting for work must not starve the rest.
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "e2e_harness.h"
+
+using namespace mergeyard::testing;
+
+TEST_CASE("sixteen remote executors long-polling do not hold up webhooks or health checks") {
+  E2e e("  target_batch_size: 1\n");
+  const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kE2eExecutorToken}};
+  constexpr int kExecutors = 16;
+  std::vector<std::thread> polls;
+  std::atomic<int> polled{0};
+  for (int i = 0; i < kExecutors; ++i) {
+    polls.emplace_back([&, i] {
+      httplib::Client cli("127.0.0.1", e.serve().port());
+      cli.set_read_timeout(30);
+      const std::string id = "idle-" + std::to_string(i);
+      nlohmann::json reg = {{"id", id}, {"resources", {{"cpu", 1}}}, {"labels", {{"os", "plan9"}}}};
+      auto r = cli.Post("/api/v1/executors/register", auth, reg.dump(), "application/json");
+      if (!r || r->status != 200) return;
+      auto p = cli.Post("/api/v1/executors/" + id + "/poll?wait=8", auth, "{}", "application/json");
+      if (p && p->status == 200) ++polled;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // every poll is waiting now
+
+  auto timed = [](const std::function<int()>& call) {
+    auto start = std::chrono::steady_clock::now();
+    int status = call();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return std::make_pair(status, ms);
+  };
+  auto [health, health_ms] = timed([&] {
+    httplib::Client cli("127.0.0.1", e.serve().port());
+    auto r = cli.Get("/healthz");
+    return r ? r->status : -1;
+  });
+  CHECK(health == 200);
+  CHECK(health_ms < 2000);
+  e.OpenPull(1, {{"one.txt", "1\n"}});
+  auto [hook, hook_ms] = timed([&] { return e.Comment(1, "!integrate"); });
+  CHECK(hook == 202);
+  CHECK(hook_ms < 2000);
+  for (auto& t : polls) t.join();
+  CHECK(polled == kExecutors);  // and each long poll was answered
+}
