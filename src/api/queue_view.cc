@@ -35,6 +35,16 @@ T Field(const json& j, const char* key, T fallback) {
   }
 }
 
+// The interaction suspects (queue/step.h) still in the queue: why two pull
+// requests are never batched together.
+json KeptApartFrom(const queue::State& s, const queue::Entry& e) {
+  json out = json::array();
+  for (queue::PrNumber pr : e.apart_from) {
+    if (s.entries.count(pr)) out.push_back(pr);
+  }
+  return out;
+}
+
 json EntryJson(const queue::State& s, const queue::Entry& e) {
   return {{"pr", e.pr},
           {"head_sha", e.head_sha},
@@ -43,7 +53,8 @@ json EntryJson(const queue::State& s, const queue::Entry& e) {
           {"position", NullIfZero(queue::WaitingPosition(s, e.pr))},
           {"enqueued_at", e.enqueued_at},
           {"batch", NullIfZero(e.batch)},
-          {"retries_used", e.retries_used}};
+          {"retries_used", e.retries_used},
+          {"kept_apart_from", KeptApartFrom(s, e)}};
 }
 
 json BatchJson(const queue::State& s, const queue::Batch& b) {

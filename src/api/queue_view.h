@@ -12,7 +12,9 @@
 //   "config":  the queue's parameters (DESIGN.md section 2),
 //   "entries": [{"pr","head_sha","priority","status": waiting|batched|bisecting,
 //                "position": 1-based waiting position or null,"enqueued_at",
-//                "batch": id or null,"retries_used"}]  waiting first, in queue order,
+//                "batch": id or null,"retries_used",
+//                "kept_apart_from": queued PRs it is never batched with}]
+//              waiting first, in queue order,
 //   "batches": [{"id","kind": main|bisect,"prs","state","base_sha","commit","parent",
 //                "bisect_root","bisect_parent","failed_step","log_url","created_at",
 //                "started_at","finished_at","main_position": 1-based or null,

@@ -203,6 +203,32 @@ TEST_CASE("a finished bisection stays visible as a tree with each half's result"
   CHECK(children[1]["state"] == "done");
 }
 
+TEST_CASE("entries that failed only together show whom they are kept apart from") {
+  ApiHarness h;
+  h.Post(queue::TargetMoved{Sha('f', 1)});
+  h.Enqueue(301);
+  h.Enqueue(302);
+  const queue::BatchId together = h.BatchOf(301);
+  h.Enqueue(303);
+  h.Enqueue(304);  // stacked on `together`
+  h.Tick(5 * kMinute);
+  h.Finish(together, false, "unit");  // on the tip: it counts; 303+304 rebuild on the tip
+  const queue::BatchId left = h.BatchOf(301), right = h.BatchOf(302);
+  REQUIRE(left != right);
+  h.Finish(left, true);   // both halves pass while the main batch tests: neither lands yet
+  h.Finish(right, true);
+  json q = OnlyQueue(h.Get("/api/v1/repos/acme/widgets/queue"));
+  const json* a = FindBy(q["entries"], "pr", 301);
+  const json* b = FindBy(q["entries"], "pr", 302);
+  const json* c = FindBy(q["entries"], "pr", 303);
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(c);
+  CHECK((*a)["kept_apart_from"] == json::array({302}));
+  CHECK((*b)["kept_apart_from"] == json::array({301}));
+  CHECK((*c)["kept_apart_from"] == json::array());
+}
+
 TEST_CASE("without a history store the queue detail still answers, trees from live nodes only") {
   HarnessOptions o;
   o.history = false;

@@ -119,11 +119,18 @@
   }
 
   // ---- queues --------------------------------------------------------------------
+  function apartTitle(e) {
+    const apart = e.kept_apart_from || [];
+    return apart.length ? "never batched with " + apart.map((p) => "#" + p).join(", ") +
+      ": a batch holding both failed while each half passed" : "";
+  }
+
   function renderWaiting(q) {
     const waiting = q.entries.filter((e) => e.status === "waiting");
     const rows = waiting.map((e) => el("tr", { dataTestid: "waiting-entry", dataPr: e.pr },
       el("td", { text: e.position }),
-      el("td", { class: "prs", text: "#" + e.pr }),
+      el("td", { class: "prs", text: "#" + e.pr, title: apartTitle(e) },
+        (e.kept_apart_from || []).length ? el("span", { class: "apart", text: " ≠ " + e.kept_apart_from.map((p) => "#" + p).join(" ") }) : ""),
       el("td", { text: e.priority }),
       el("td", {}, when(e.enqueued_at)),
       el("td", { class: "mono", text: short(e.head_sha) }),
