@@ -21,9 +21,11 @@ say() { printf '[prove-dockerfile] %s\n' "$*"; }
 pass() { say "PASS: $*"; }
 fail() { say "FAIL: $*"; failures=$((failures + 1)); }
 cleanup() {
+  for m in "${mounted[@]}"; do umount "$m" 2>/dev/null || true; done
   [[ -n ${ctr:-} ]] && podman rm -f "$ctr" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
+mounted=()
 trap cleanup EXIT
 
 if [[ $(id -u) -ne 0 ]]; then say "must run as root (debootstrap, podman, chroot)"; exit 2; fi
@@ -122,6 +124,19 @@ fi
 missing=$(chroot "$fs" sh -c 'ldd /usr/local/bin/mergeyard 2>&1 | grep "not found" || true')
 [[ -z $missing ]] && pass "every shared library of the binary is in the runtime image" \
   || fail "missing libraries: $missing"
+# 6. The whole product in the runtime image: `mergeyard demo` starts the real
+# service, which fetches, merges, tests (git, sh, the sandbox) and lands.
+mount -t proc proc "$fs/proc" && mounted+=("$fs/proc")
+mount --bind /dev "$fs/dev" && mounted+=("$fs/dev")
+chmod 1777 "$fs/tmp"
+if timeout 300 "${as_user[@]}" env -i HOME=/var/lib/mergeyard PATH=/usr/local/bin:/usr/bin:/bin \
+     /usr/local/bin/mergeyard demo >"$work/demo.log" 2>&1; then
+  pass "mergeyard demo lands, kicks and refuses as expected in the runtime image, as uid $uid"
+else
+  tail -40 "$work/demo.log"; fail "mergeyard demo in the runtime image"
+fi
+for m in "${mounted[@]}"; do umount "$m"; done
+mounted=()
 
 if ((failures)); then say "$failures check(s) failed"; exit 1; fi
 say "all checks passed"
