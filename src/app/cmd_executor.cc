@@ -1,7 +1,10 @@
 // `mergeyard executor --server URL --token-file FILE`: a remote executor
 // (exec/remote_executor.h). Stops cleanly on SIGINT/SIGTERM.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -22,14 +25,20 @@ extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
 std::optional<DirLock> g_work_dir_lock;  // held until the process exits
 
-// RemoteExecutorOptions::claim_work_dir: one executor per work directory,
-// and the lock files a killed predecessor left in its mirrors removed.
-Status ClaimWorkDir(const std::string& work_dir) {
-  auto lock = DirLock::Acquire(work_dir);
-  if (!lock.ok()) return lock.error();
-  g_work_dir_lock.emplace(std::move(*lock));
+// Where an executor keeps its mirrors and checkouts unless told: a stable
+// per-user cache, so a restarted executor finds them warm.
+std::string DefaultWorkDir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  if (xdg && *xdg == '/') return std::string(xdg) + "/mergeyard/executor";
+  if (home && *home == '/') return std::string(home) + "/.cache/mergeyard/executor";
+  return "/var/tmp/mergeyard-executor-" + std::to_string(::getuid());
+}
+
+// Removes the lock files a killed predecessor left in the mirrors of `dir`.
+Status RepairMirrors(const std::string& dir) {
   std::error_code ec;
-  for (std::filesystem::directory_iterator it(work_dir + "/mirrors", ec), end; !ec && it != end; it.increment(ec)) {
+  for (std::filesystem::directory_iterator it(dir + "/mirrors", ec), end; !ec && it != end; it.increment(ec)) {
     if (it->path().extension() != ".git") continue;
     auto removed = git::RemoveStaleLockFiles(it->path().string());
     if (!removed) return removed.error();
@@ -38,6 +47,24 @@ Status ClaimWorkDir(const std::string& work_dir) {
     }
   }
   return Ok();
+}
+
+// One executor per work directory. Given --work-dir, that one or an error;
+// by default the first of DefaultWorkDir(), -2, -3... no other executor holds.
+Result<std::string> ClaimWorkDir(const std::string& given) {
+  const std::string base = given.empty() ? DefaultWorkDir() : given;
+  for (int n = 1; n <= 64; ++n) {
+    std::string dir = n == 1 ? base : base + "-" + std::to_string(n);
+    auto lock = DirLock::Acquire(dir);
+    if (!lock.ok()) {
+      if (given.empty() && lock.error().code == ErrorCode::kConflict) continue;
+      return lock.error();
+    }
+    g_work_dir_lock.emplace(std::move(*lock));
+    if (auto st = RepairMirrors(dir); !st) return st.error();
+    return dir;
+  }
+  return Conflict("64 executors already use " + base + "[-N]; give --work-dir");
 }
 
 struct ExecutorArgs {
@@ -63,9 +90,13 @@ int RunExecutor(const ExecutorArgs& args) {
   o.server = args.server;
   o.token = token;
   o.id = args.id;
-  o.work_dir = args.work_dir;
+  auto work_dir = ClaimWorkDir(args.work_dir);
+  if (!work_dir.ok()) {
+    std::fprintf(stderr, "mergeyard executor: %s\n", work_dir.error().message.c_str());
+    return 2;
+  }
+  o.work_dir = *work_dir;
   o.sandbox = !args.no_sandbox;
-  o.claim_work_dir = ClaimWorkDir;
   o.poll_wait = static_cast<Duration>(args.poll_wait_s * 1000);
   if (args.cpu > 0) {
     o.capacity.cpu = args.cpu;
@@ -107,7 +138,8 @@ void AddExecutorCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--server", args->server, "server URL, e.g. http://127.0.0.1:8080")->required();
   cmd->add_option("--token-file", args->token_file, "file holding the executor token")->required();
   cmd->add_option("--id", args->id, "executor name (default: host-pid)");
-  cmd->add_option("--work-dir", args->work_dir, "mirrors, worktrees and logs");
+  cmd->add_option("--work-dir", args->work_dir,
+                  "mirrors, worktrees and logs (default: ~/.cache/mergeyard/executor, or -2, -3... when taken)");
   cmd->add_option("--cpu", args->cpu, "cores offered (default: all)");
   cmd->add_option("--memory", args->memory, "memory offered, e.g. 8GiB (with --cpu)");
   cmd->add_option("--label", args->labels, "KEY=VALUE label matched against platform properties");

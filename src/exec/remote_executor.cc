@@ -217,12 +217,6 @@ int RunRemoteExecutor(const RemoteExecutorOptions& options, const std::atomic<bo
   }
   if (o.work_dir.empty()) o.work_dir = "/tmp/mergeyard-executor-" + o.id;
   LOG_INFO("executor starting", {{"id", o.id}, {"server", o.server}, {"work_dir", o.work_dir}});
-  if (o.claim_work_dir) {
-    if (auto st = o.claim_work_dir(o.work_dir); !st) {
-      LOG_ERROR("executor: cannot use the work directory", {{"work_dir", o.work_dir}, {"error", st.error().ToString()}});
-      return 2;
-    }
-  }
   Executor e(o, stop);
   return e.Run();
 }

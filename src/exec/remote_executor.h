@@ -8,12 +8,10 @@
 // re-sent until the server answers (accepted or refused).
 
 #include <atomic>
-#include <functional>
 #include <map>
 #include <string>
 
 #include "base/clock.h"
-#include "base/result.h"
 #include "exec/core/action.h"
 
 namespace mergeyard::exec {
@@ -27,16 +25,11 @@ struct RemoteExecutorOptions {
   std::string work_dir;               // mirrors, worktrees, logs
   bool sandbox = true;
   Duration poll_wait = 10 * kSecond;
-  // Called once with the work directory (default filled in) before anything
-  // is written to it: claims it for this process and repairs what a killed
-  // predecessor left (app: a DirLock, stale git lock files). An error stops
-  // the executor with exit code 2.
-  std::function<Status(const std::string& work_dir)> claim_work_dir;
 };
 
 // Runs until *stop becomes true. Returns a process exit code: 0 after a stop,
-// 2 when the work directory cannot be claimed, 3 when the server refuses the
-// token.
+// 3 when the server refuses the token. The work directory must be this
+// process's alone (`mergeyard executor` locks it: app/dir_lock.h).
 int RunRemoteExecutor(const RemoteExecutorOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace mergeyard::exec

@@ -16,6 +16,7 @@
 #include <functional>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "temp_dir.h"
 
@@ -31,21 +32,36 @@ std::string Slurp(const std::string& path) {
 }
 
 // Starts `mergeyard executor` against a server that is not there (it keeps
-// retrying), its output in `log`.
+// retrying), its output in `log`, with HOME=<dir>/home and PATH only. An
+// empty `work_dir` leaves --work-dir out.
 pid_t StartExecutor(const testing::TempDir& dir, const std::string& work_dir, const std::string& log) {
   const char* binary = std::getenv("MERGEYARD_BINARY");
   REQUIRE_MESSAGE(binary != nullptr, "MERGEYARD_BINARY is not set");
   std::ofstream(dir.File("token")) << "t\n";
+  std::vector<std::string> args = {binary, "executor", "--server", "http://127.0.0.1:9", "--token-file",
+                                   dir.File("token")};
+  if (!work_dir.empty()) args.insert(args.end(), {"--work-dir", work_dir});
+  std::vector<std::string> env = {"HOME=" + dir.File("home"), std::string("PATH=") + std::getenv("PATH")};
   pid_t pid = fork();
   if (pid == 0) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    execl(binary, binary, "executor", "--server", "http://127.0.0.1:9", "--token-file", dir.File("token").c_str(),
-          "--work-dir", work_dir.c_str(), static_cast<char*>(nullptr));
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    for (auto& e : env) envp.push_back(e.data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+    execve(binary, argv.data(), envp.data());
     _exit(127);
   }
   return pid;
+}
+
+void Stop(pid_t pid) {
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
 }
 
 bool WaitFor(const std::function<bool()>& done, int timeout_ms) {
@@ -89,6 +105,24 @@ TEST_CASE("an executor removes stale git locks from its mirrors, and a second on
   kill(first, SIGTERM);
   REQUIRE(WaitFor([&] { return waitpid(first, &status, WNOHANG) == first; }, 20000));
   CHECK(WIFEXITED(status));
+}
+
+TEST_CASE("executors without --work-dir share a warm default under HOME, one directory each") {
+  testing::TempDir dir;
+  const std::string base = dir.File("home") + "/.cache/mergeyard/executor";
+  const pid_t first = StartExecutor(dir, "", dir.File("first.log"));
+  REQUIRE_MESSAGE(WaitFor([&] { return std::filesystem::exists(base + "/LOCK"); }, 20000), Slurp(dir.File("first.log")));
+  const pid_t second = StartExecutor(dir, "", dir.File("second.log"));
+  const bool both = WaitFor([&] { return std::filesystem::exists(base + "-2/LOCK"); }, 20000);
+  CHECK_MESSAGE(both, Slurp(dir.File("second.log")));
+  CHECK(WaitFor([&] { return Slurp(base + "/LOCK") == std::to_string(first) + "\n"; }, 5000));
+  CHECK(WaitFor([&] { return Slurp(base + "-2/LOCK") == std::to_string(second) + "\n"; }, 5000));
+  Stop(second);
+  Stop(first);
+  // A restart takes the first directory again, warm.
+  const pid_t again = StartExecutor(dir, "", dir.File("again.log"));
+  CHECK(WaitFor([&] { return Slurp(base + "/LOCK") == std::to_string(again) + "\n"; }, 20000));
+  Stop(again);
 }
 
 }  // TEST_SUITE
