@@ -126,14 +126,16 @@ missing=$(chroot "$fs" sh -c 'ldd /usr/local/bin/mergeyard 2>&1 | grep "not foun
   || fail "missing libraries: $missing"
 # 6. The whole product in the runtime image: `mergeyard demo` starts the real
 # service, which fetches, merges, tests (git, sh, the sandbox) and lands.
-mount -t proc proc "$fs/proc" && mounted+=("$fs/proc")
-mount --bind /dev "$fs/dev" && mounted+=("$fs/dev")
-chmod 1777 "$fs/tmp"
-if timeout 300 "${as_user[@]}" env -i HOME=/var/lib/mergeyard PATH=/usr/local/bin:/usr/bin:/bin \
-     /usr/local/bin/mergeyard demo >"$work/demo.log" 2>&1; then
-  pass "mergeyard demo lands, kicks and refuses as expected in the runtime image, as uid $uid"
+if mount -t proc proc "$fs/proc" && mounted+=("$fs/proc") && mount --bind /dev "$fs/dev" && mounted+=("$fs/dev"); then
+  chmod 1777 "$fs/tmp"
+  if timeout 300 "${as_user[@]}" env -i HOME=/var/lib/mergeyard PATH=/usr/local/bin:/usr/bin:/bin \
+       /usr/local/bin/mergeyard demo >"$work/demo.log" 2>&1; then
+    pass "mergeyard demo lands, kicks and refuses as expected in the runtime image, as uid $uid"
+  else
+    tail -40 "$work/demo.log"; fail "mergeyard demo in the runtime image"
+  fi
 else
-  tail -40 "$work/demo.log"; fail "mergeyard demo in the runtime image"
+  say "SKIP: mergeyard demo needs /proc and /dev in the chroot, and this machine refused to mount them"
 fi
 for m in "${mounted[@]}"; do umount "$m"; done
 mounted=()
