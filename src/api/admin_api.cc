@@ -235,14 +235,13 @@ void Enqueue(const Api& api, const Request& req, Response& res) {
     }
   }
   if (api.deps.conflicts) {
-    auto paths = api.deps.conflicts(key, pr, info->head_sha);
-    if (!paths.ok()) return SendForgeError(res, paths.error(), "checking that it merges onto " + key.branch);
-    if (!paths->empty()) {
+    auto merges = api.deps.conflicts(key, pr, info->head_sha);
+    if (!merges.ok()) return SendForgeError(res, merges.error(), "checking that it merges onto " + key.branch);
+    if (!merges->clean) {
       std::string list;
-      for (const auto& p : *paths) list += (list.empty() ? "" : ", ") + p;
+      for (const auto& p : merges->paths) list += (list.empty() ? ": " : ", ") + p;
       return SendError(res, 409, "pr_conflicts",
-                       "pull request #" + std::to_string(pr) + " does not merge cleanly with " + key.branch +
-                           ": " + list);
+                       "pull request #" + std::to_string(pr) + " does not merge cleanly with " + key.branch + list);
     }
   }
   api.deps.engine->Post(key, queue::Enqueue{pr, info->head_sha, priority});

@@ -59,6 +59,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/engine.h"
 #include "exec/exec_service.h"
@@ -74,6 +75,12 @@ struct AdminOptions {
 };
 
 // Every pointer must outlive the server's handlers (stop the server first).
+// Whether a pull request merges onto its target (AdminDeps::conflicts).
+struct Mergeability {
+  bool clean = true;
+  std::vector<std::string> paths;  // in conflict, when known
+};
+
 struct AdminDeps {
   engine::Engine* engine = nullptr;             // required
   store::SqliteStateStore* history = nullptr;   // may be null: no history, trees from live nodes only
@@ -86,10 +93,9 @@ struct AdminDeps {
   // May be null. When set, admin enqueue first asks whether the pull request
   // merges onto its target, as the comment command does (the service's
   // checker also tells a queue met for the first time where its target is):
-  // the paths in conflict (empty: clean) answer 409 pr_conflicts; an error
-  // answers 503 (transient) or 502.
-  std::function<Result<std::vector<std::string>>(const engine::QueueKey& key, queue::PrNumber pr,
-                                                 const std::string& head_sha)>
+  // not clean answers 409 pr_conflicts, naming the paths when known; an
+  // error answers 503 (transient) or 502.
+  std::function<Result<Mergeability>(const engine::QueueKey& key, queue::PrNumber pr, const std::string& head_sha)>
       conflicts;
 };
 

@@ -225,11 +225,10 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   api::AdminDeps deps{p.engine.get(), p.store.get(), &p.forges, &p.exec->service()};
   deps.configs = p.configs.get();
   deps.conflicts = [merges = p.merges.get()](const engine::QueueKey& key, queue::PrNumber pr,
-                                             const std::string& head) -> Result<std::vector<std::string>> {
+                                             const std::string& head) -> Result<api::Mergeability> {
     auto m = merges->Check(key.repo, key.branch, pr, head);
     if (!m.ok()) return m.error();
-    if (m->clean) return std::vector<std::string>{};
-    return m->conflicting_paths.empty() ? std::vector<std::string>{"(paths unknown)"} : m->conflicting_paths;
+    return api::Mergeability{m->clean, m->conflicting_paths};
   };
   api::MountAdminApi(p.http, deps, {config.admin_token, config.public_url});
   api::MountDashboard(p.http);

@@ -189,10 +189,10 @@ TEST_CASE("with a config source, admin enqueue needs .mergeyard.yml and applies 
 
 TEST_CASE("admin enqueue asks whether the pull request merges: conflicts answer 409 naming the files") {
   std::vector<std::string> asked;
-  std::vector<std::string> answer = {"src/a.c", "README.md"};
+  api::Mergeability answer{false, {"src/a.c", "README.md"}};
   ForgeSetup f(FakeFlavor::kGithub, false,
                [&](const engine::QueueKey& key, queue::PrNumber pr, const std::string& head)
-                   -> Result<std::vector<std::string>> {
+                   -> Result<api::Mergeability> {
                  asked.push_back(key.repo + "@" + key.branch + "#" + std::to_string(pr) + ":" + head);
                  return answer;
                });
@@ -206,7 +206,12 @@ TEST_CASE("admin enqueue asks whether the pull request merges: conflicts answer 
   f.h->Drain();
   CHECK_FALSE(f.h->engine().Snapshot({ApiHarness::kRepo, "main"}).has_value());  // nothing was posted
 
-  answer.clear();  // clean now
+  answer.paths.clear();  // git could not name them: still refused
+  r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 401})");
+  CHECK(r.status == 409);
+  CHECK(r.body["error"]["message"] == "pull request #401 does not merge cleanly with main");
+
+  answer.clean = true;  // clean now
   r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 401})");
   CHECK(r.status == 202);
   f.h->Drain();
@@ -215,7 +220,7 @@ TEST_CASE("admin enqueue asks whether the pull request merges: conflicts answer 
 
 TEST_CASE("admin enqueue answers 503 when the merge check fails transiently, and enqueues nothing") {
   ForgeSetup f(FakeFlavor::kGithub, false,
-               [](const engine::QueueKey&, queue::PrNumber, const std::string&) -> Result<std::vector<std::string>> {
+               [](const engine::QueueKey&, queue::PrNumber, const std::string&) -> Result<api::Mergeability> {
                  return Transient("fetch failed");
                });
   f.Open(402);
