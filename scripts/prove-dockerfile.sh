@@ -20,10 +20,24 @@ failures=0
 say() { printf '[prove-dockerfile] %s\n' "$*"; }
 pass() { say "PASS: $*"; }
 fail() { say "FAIL: $*"; failures=$((failures + 1)); }
+# Processes whose root is the chroot (what the demo left running).
+kill_chroot_processes() {
+  local p
+  for p in /proc/[0-9]*; do
+    [[ $(readlink "$p/root" 2>/dev/null) == "$1" ]] && kill -9 "${p#/proc/}" 2>/dev/null
+  done
+  return 0
+}
+unmount_all() {
+  [[ -n ${fs:-} ]] && kill_chroot_processes "$fs"
+  for m in "${mounted[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  mounted=()
+}
 cleanup() {
-  for m in "${mounted[@]}"; do umount "$m" 2>/dev/null || true; done
+  unmount_all
   [[ -n ${ctr:-} ]] && podman rm -f "$ctr" >/dev/null 2>&1 || true
-  rm -rf "$work"
+  # Never into a mount that is still there (the chroot's /proc or /dev).
+  rm -rf --one-file-system "$work"
 }
 mounted=()
 trap cleanup EXIT
@@ -126,7 +140,15 @@ missing=$(chroot "$fs" sh -c 'ldd /usr/local/bin/mergeyard 2>&1 | grep "not foun
   || fail "missing libraries: $missing"
 # 6. The whole product in the runtime image: `mergeyard demo` starts the real
 # service, which fetches, merges, tests (git, sh, the sandbox) and lands.
-if mount -t proc proc "$fs/proc" && mounted+=("$fs/proc") && mount --bind /dev "$fs/dev" && mounted+=("$fs/dev"); then
+# /dev is a fresh tmpfs with the few nodes a process needs, not the host's.
+make_dev() {
+  mount -t tmpfs -o mode=0755,size=1m tmpfs "$1" || return 1
+  mounted+=("$1")
+  mknod -m 666 "$1/null" c 1 3 && mknod -m 666 "$1/zero" c 1 5 &&
+    mknod -m 666 "$1/random" c 1 8 && mknod -m 666 "$1/urandom" c 1 9 &&
+    ln -s /proc/self/fd "$1/fd" && mkdir -m 1777 "$1/shm"
+}
+if mount -t proc proc "$fs/proc" && mounted+=("$fs/proc") && make_dev "$fs/dev"; then
   chmod 1777 "$fs/tmp"
   if timeout 300 "${as_user[@]}" env -i HOME=/var/lib/mergeyard PATH=/usr/local/bin:/usr/bin:/bin \
        /usr/local/bin/mergeyard demo >"$work/demo.log" 2>&1; then
@@ -137,8 +159,7 @@ if mount -t proc proc "$fs/proc" && mounted+=("$fs/proc") && mount --bind /dev "
 else
   say "SKIP: mergeyard demo needs /proc and /dev in the chroot, and this machine refused to mount them"
 fi
-for m in "${mounted[@]}"; do umount "$m"; done
-mounted=()
+unmount_all
 
 if ((failures)); then say "$failures check(s) failed"; exit 1; fi
 say "all checks passed"
