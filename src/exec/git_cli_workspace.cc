@@ -128,7 +128,7 @@ Result<std::string> GitCliWorkspace::Acquire(const std::string& repo, const std:
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& pool = free_[repo];
-    if (adopted_.insert(repo).second) AdoptLeftovers(repo, pool);
+    if (cleaned_.insert(repo).second) RemoveLeftovers(repo, *mirror);
     if (!pool.empty()) {
       dir = pool.back();
       pool.pop_back();
@@ -161,18 +161,18 @@ Result<std::string> GitCliWorkspace::Acquire(const std::string& repo, const std:
   return dir;
 }
 
-void GitCliWorkspace::AdoptLeftovers(const std::string& repo, std::vector<std::string>& pool) {
+void GitCliWorkspace::RemoveLeftovers(const std::string& repo, const std::string& mirror) {
   std::error_code ec;
   const fs::path parent = work_dir_ + "/" + FileNameFor(repo);
+  std::vector<fs::path> leftovers;
   for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename().string().rfind("wt-", 0) == 0 && it->is_directory(ec)) {
-      pool.push_back(it->path().string());
-    }
+    if (it->path().filename().string().rfind("wt-", 0) == 0) leftovers.push_back(it->path());
   }
-  if (!pool.empty()) {
-    LOG_INFO("exec: reusing checkouts an earlier process left",
-             {{"repo", repo}, {"count", std::to_string(pool.size())}});
-  }
+  if (leftovers.empty()) return;
+  for (const auto& dir : leftovers) fs::remove_all(dir, ec);  // best effort: retried at the next start
+  (void)RunCapture({"git", "--git-dir=" + mirror, "worktree", "prune"});
+  LOG_INFO("exec: removed checkouts an earlier process left",
+           {{"repo", repo}, {"count", std::to_string(leftovers.size())}});
 }
 
 void GitCliWorkspace::Release(const std::string& repo, const std::string& dir) {

@@ -6,8 +6,9 @@
 // and `clean -ffdx` instead of adding a new one. <work_dir> belongs to this
 // workspace alone (its process holds the directory's lock, app/dir_lock.h):
 // the checkouts an earlier process left there (a restart, a crash) are
-// adopted as warm ones at the first Acquire for their repository, so they
-// are neither lost nor leaked; one that cannot be reused is replaced.
+// removed at the first Acquire for their repository, not reused, since a
+// step orphaned by a crash may still be writing in one; new checkouts never
+// take a name that exists.
 //
 // mirror_of(repo) names the bare mirror. When fetch_url_of is set (remote
 // executors), a missing mirror is created and a missing commit fetched from
@@ -41,8 +42,9 @@ class GitCliWorkspace final : public TreeResolver, public CheckoutProvider {
 
  private:
   Result<std::string> Mirror(const std::string& repo, const std::string& commit);
-  // Adds the wt-* directories under <work_dir>/<repo> to `pool`. Under mu_.
-  void AdoptLeftovers(const std::string& repo, std::vector<std::string>& pool);
+  // Removes the wt-* directories under <work_dir>/<repo> and prunes their
+  // registrations in `mirror`. Under mu_, before this process made any.
+  void RemoveLeftovers(const std::string& repo, const std::string& mirror);
 
   RepoPathFn mirror_of_;
   std::string work_dir_;
@@ -50,7 +52,7 @@ class GitCliWorkspace final : public TreeResolver, public CheckoutProvider {
   std::mutex mu_;
   std::map<std::string, std::vector<std::string>> free_;  // repo -> idle worktrees
   std::map<std::string, int> next_;
-  std::set<std::string> adopted_;  // repositories whose leftovers were adopted
+  std::set<std::string> cleaned_;  // repositories whose leftovers were removed
   std::map<std::string, std::unique_ptr<std::mutex>> repo_mu_;
 };
 
