@@ -1,7 +1,9 @@
 // `mergeyard executor --server URL --token-file FILE`: a remote executor
 // (exec/remote_executor.h). Stops cleanly on SIGINT/SIGTERM.
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -26,13 +28,28 @@ extern "C" void OnStopSignal(int) { g_stop.store(true); }
 std::optional<DirLock> g_work_dir_lock;  // held until the process exits
 
 // Where an executor keeps its mirrors and checkouts unless told: a stable
-// per-user cache, so a restarted executor finds them warm.
+// per-user cache, so a restarted executor finds its mirrors warm. Without
+// HOME, a directory in /var/tmp that must be this user's alone (a name
+// anyone can guess, in a directory anyone can write).
 std::string DefaultWorkDir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   const char* home = std::getenv("HOME");
   if (xdg && *xdg == '/') return std::string(xdg) + "/mergeyard/executor";
   if (home && *home == '/') return std::string(home) + "/.cache/mergeyard/executor";
   return "/var/tmp/mergeyard-executor-" + std::to_string(::getuid());
+}
+
+// For a work directory under /var/tmp: create it 0700, and refuse one that
+// is a link, someone else's, or open to others.
+Status CheckPrivate(const std::string& dir) {
+  if (dir.rfind("/var/tmp/", 0) != 0) return Ok();
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Internal("cannot create " + dir);
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
+      (st.st_mode & 077) != 0) {
+    return Forbidden("refusing " + dir + ": not a private directory of this user; give --work-dir or set HOME");
+  }
+  return Ok();
 }
 
 // Removes the lock files a killed predecessor left in the mirrors of `dir`.
@@ -55,6 +72,9 @@ Result<std::string> ClaimWorkDir(const std::string& given) {
   const std::string base = given.empty() ? DefaultWorkDir() : given;
   for (int n = 1; n <= 64; ++n) {
     std::string dir = n == 1 ? base : base + "-" + std::to_string(n);
+    if (given.empty()) {
+      if (auto st = CheckPrivate(dir); !st) return st.error();
+    }
     auto lock = DirLock::Acquire(dir);
     if (!lock.ok()) {
       if (given.empty() && lock.error().code == ErrorCode::kConflict) continue;
@@ -139,7 +159,7 @@ void AddExecutorCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--token-file", args->token_file, "file holding the executor token")->required();
   cmd->add_option("--id", args->id, "executor name (default: host-pid)");
   cmd->add_option("--work-dir", args->work_dir,
-                  "mirrors, worktrees and logs (default: ~/.cache/mergeyard/executor, or -2, -3... when taken)");
+                  "mirrors, worktrees and logs (default: $XDG_CACHE_HOME or ~/.cache, then mergeyard/executor, -2, -3...)");
   cmd->add_option("--cpu", args->cpu, "cores offered (default: all)");
   cmd->add_option("--memory", args->memory, "memory offered, e.g. 8GiB (with --cpu)");
   cmd->add_option("--label", args->labels, "KEY=VALUE label matched against platform properties");

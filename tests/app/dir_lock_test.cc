@@ -42,6 +42,15 @@ TEST_CASE("the lock is free again once its holder is gone, even after kill -9") 
     pause();
     _exit(0);
   }
+  struct KillChild {  // also when a REQUIRE below fails
+    pid_t pid;
+    ~KillChild() {
+      if (waitpid(pid, nullptr, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  } guard{child};
   char c = 0;
   REQUIRE(read(ready[0], &c, 1) == 1);
   REQUIRE(c == 'y');

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,14 +35,16 @@ std::string Slurp(const std::string& path) {
 // Starts `mergeyard executor` against a server that is not there (it keeps
 // retrying), its output in `log`, with HOME=<dir>/home and PATH only. An
 // empty `work_dir` leaves --work-dir out.
-pid_t StartExecutor(const testing::TempDir& dir, const std::string& work_dir, const std::string& log) {
+pid_t StartExecutor(const testing::TempDir& dir, const std::string& work_dir, const std::string& log,
+                    bool with_home = true) {
   const char* binary = std::getenv("MERGEYARD_BINARY");
   REQUIRE_MESSAGE(binary != nullptr, "MERGEYARD_BINARY is not set");
   std::ofstream(dir.File("token")) << "t\n";
   std::vector<std::string> args = {binary, "executor", "--server", "http://127.0.0.1:9", "--token-file",
                                    dir.File("token")};
   if (!work_dir.empty()) args.insert(args.end(), {"--work-dir", work_dir});
-  std::vector<std::string> env = {"HOME=" + dir.File("home"), std::string("PATH=") + std::getenv("PATH")};
+  std::vector<std::string> env = {std::string("PATH=") + std::getenv("PATH")};
+  if (with_home) env.push_back("HOME=" + dir.File("home"));
   pid_t pid = fork();
   if (pid == 0) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -64,6 +67,24 @@ void Stop(pid_t pid) {
   waitpid(pid, &status, 0);
 }
 
+// Kills the executors a test started if it ends early (a failed REQUIRE).
+struct Reaper {
+  std::vector<pid_t> pids;
+  pid_t operator()(pid_t pid) {
+    pids.push_back(pid);
+    return pid;
+  }
+  ~Reaper() {
+    // Only children not reaped yet: their pids cannot have been reused.
+    for (pid_t pid : pids) {
+      if (waitpid(pid, nullptr, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  }
+};
+
 bool WaitFor(const std::function<bool()>& done, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
     if (done()) return true;
@@ -78,6 +99,7 @@ TEST_SUITE("app") {
 
 TEST_CASE("an executor removes stale git locks from its mirrors, and a second one on its work dir exits 2") {
   testing::TempDir dir;
+  Reaper reap;
   const std::string work = dir.File("work");
   const std::string mirror = work + "/mirrors/acme_widgets.git";
   REQUIRE(std::system(("git init -q --bare '" + mirror + "'").c_str()) == 0);
@@ -87,14 +109,14 @@ TEST_CASE("an executor removes stale git locks from its mirrors, and a second on
   }
   std::ofstream(mirror + "/objects/keep.lock") << "";  // not a ref lock: left alone
 
-  const pid_t first = StartExecutor(dir, work, dir.File("first.log"));
+  const pid_t first = reap(StartExecutor(dir, work, dir.File("first.log")));
   const bool cleaned = WaitFor([&] { return !std::filesystem::exists(mirror + "/refs/heads/main.lock"); }, 20000);
   CHECK_MESSAGE(cleaned, Slurp(dir.File("first.log")));
   CHECK_FALSE(std::filesystem::exists(mirror + "/refs/heads/nested/x.lock"));
   CHECK_FALSE(std::filesystem::exists(mirror + "/packed-refs.lock"));
   CHECK(std::filesystem::exists(mirror + "/objects/keep.lock"));
 
-  const pid_t second = StartExecutor(dir, work, dir.File("second.log"));
+  const pid_t second = reap(StartExecutor(dir, work, dir.File("second.log")));
   int status = 0;
   REQUIRE(WaitFor([&] { return waitpid(second, &status, WNOHANG) == second; }, 20000));
   CHECK(WIFEXITED(status));
@@ -109,10 +131,12 @@ TEST_CASE("an executor removes stale git locks from its mirrors, and a second on
 
 TEST_CASE("executors without --work-dir share a warm default under HOME, one directory each") {
   testing::TempDir dir;
+  Reaper reap;
   const std::string base = dir.File("home") + "/.cache/mergeyard/executor";
-  const pid_t first = StartExecutor(dir, "", dir.File("first.log"));
-  REQUIRE_MESSAGE(WaitFor([&] { return std::filesystem::exists(base + "/LOCK"); }, 20000), Slurp(dir.File("first.log")));
-  const pid_t second = StartExecutor(dir, "", dir.File("second.log"));
+  const pid_t first = reap(StartExecutor(dir, "", dir.File("first.log")));
+  REQUIRE_MESSAGE(WaitFor([&] { return Slurp(base + "/LOCK") == std::to_string(first) + "\n"; }, 20000),
+                  Slurp(dir.File("first.log")));
+  const pid_t second = reap(StartExecutor(dir, "", dir.File("second.log")));
   const bool both = WaitFor([&] { return std::filesystem::exists(base + "-2/LOCK"); }, 20000);
   CHECK_MESSAGE(both, Slurp(dir.File("second.log")));
   CHECK(WaitFor([&] { return Slurp(base + "/LOCK") == std::to_string(first) + "\n"; }, 5000));
@@ -120,9 +144,32 @@ TEST_CASE("executors without --work-dir share a warm default under HOME, one dir
   Stop(second);
   Stop(first);
   // A restart takes the first directory again, warm.
-  const pid_t again = StartExecutor(dir, "", dir.File("again.log"));
+  const pid_t again = reap(StartExecutor(dir, "", dir.File("again.log")));
   CHECK(WaitFor([&] { return Slurp(base + "/LOCK") == std::to_string(again) + "\n"; }, 20000));
   Stop(again);
+}
+
+TEST_CASE("without HOME the fallback under /var/tmp must be the user's own, private directory") {
+  testing::TempDir dir;
+  Reaper reap;
+  const std::string fallback = "/var/tmp/mergeyard-executor-" + std::to_string(getuid());
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(fallback, ec);
+  std::filesystem::create_directories(fallback, ec);
+  REQUIRE(chmod(fallback.c_str(), 0777) == 0);  // as if someone else had made it open
+  const pid_t open_dir = reap(StartExecutor(dir, "", dir.File("open.log"), /*with_home=*/false));
+  int status = 0;
+  REQUIRE(WaitFor([&] { return waitpid(open_dir, &status, WNOHANG) == open_dir; }, 20000));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(Slurp(dir.File("open.log")).find("not a private directory") != std::string::npos);
+
+  REQUIRE(chmod(fallback.c_str(), 0700) == 0);
+  const pid_t private_dir = reap(StartExecutor(dir, "", dir.File("private.log"), /*with_home=*/false));
+  CHECK_MESSAGE(WaitFor([&] { return Slurp(fallback + "/LOCK") == std::to_string(private_dir) + "\n"; }, 20000),
+                Slurp(dir.File("private.log")));
+  Stop(private_dir);
+  if (!existed) std::filesystem::remove_all(fallback, ec);
 }
 
 }  // TEST_SUITE
