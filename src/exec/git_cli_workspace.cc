@@ -1,9 +1,11 @@
 #include "exec/git_cli_workspace.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <memory>
 
@@ -38,9 +40,14 @@ Result<std::string> RunCapture(const std::vector<std::string>& argv) {
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Internal("fork failed");
   if (pid == 0) {
+    // git dies with us: a git left running after a kill -9 would hold ref
+    // locks that the next process removes as stale (git/stale_locks.h).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
     int devnull = open("/dev/null", O_RDONLY);

@@ -1,10 +1,12 @@
 #include "git/mirror.h"
 
 #include <fcntl.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 
@@ -135,19 +137,27 @@ Status Mirror::CollectGarbage(int loose_limit) {
   args.push_back(nullptr);
   int err[2];
   if (::pipe2(err, O_CLOEXEC) != 0) return Internal("git gc: pipe failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, "git", &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  const int fork_errno = errno;
+  if (pid == 0) {
+    // gc dies with us: left running after a kill -9 it would hold locks the
+    // next process removes as stale. (Its own brief children, pack-refs
+    // and repack, finish on their own.)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(err[1], 2);
+    int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) ::dup2(null, 1);
+    ::execvp("git", args.data());
+    ::_exit(127);
+  }
   ::close(err[1]);
   std::string output;
   char buf[1024];
-  for (ssize_t n; rc == 0 && (n = ::read(err[0], buf, sizeof buf)) > 0;) output.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; pid > 0 && (n = ::read(err[0], buf, sizeof buf)) > 0;) output.append(buf, static_cast<size_t>(n));
   ::close(err[0]);
-  if (rc != 0) return Internal(std::string("git gc: cannot run git: ") + std::strerror(rc));
+  if (pid < 0) return Internal(std::string("git gc: cannot fork: ") + std::strerror(fork_errno));
   int status = 0;
   ::waitpid(pid, &status, 0);
   // Objects may have moved into new packs: let libgit2 see them.

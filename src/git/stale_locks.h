@@ -8,7 +8,8 @@
 // Only the repository's single writer may call this, before it writes: it
 // cannot tell a stale lock from one a live process holds. The service is the
 // only writer of its mirrors because it holds its data directory's lock
-// (app/data_dir_lock.h); a remote executor likewise for its work directory.
+// (app/dir_lock.h), a remote executor likewise for its work directory, and
+// the git processes they start die with them (PR_SET_PDEATHSIG).
 
 #include <string>
 #include <vector>
