@@ -96,6 +96,11 @@ bool ParsePolicy(const std::string& spec, Policy* out) {
     else if (part.rfind("+", 0) == 0) out->pretest_bypass = number(1);
     else return false;
   }
+  // As in the table: pretest batches share the bisection slots, so "pre"
+  // without "bcN" gets twice the concurrency, at least 16.
+  if (out->pretest && spec.find("bc") == std::string::npos) {
+    out->bisection_concurrency = std::max(16, 2 * out->concurrency);
+  }
   return out->batch >= 1 && out->concurrency >= 1 && out->bisection_concurrency >= 1;
 }
 

@@ -74,13 +74,13 @@ struct AdminOptions {
   std::string public_url;   // prefixes log URLs and is the OpenAPI server ("" = same origin)
 };
 
-// Every pointer must outlive the server's handlers (stop the server first).
 // Whether a pull request merges onto its target (AdminDeps::conflicts).
 struct Mergeability {
   bool clean = true;
   std::vector<std::string> paths;  // in conflict, when known
 };
 
+// Every pointer must outlive the server's handlers (stop the server first).
 struct AdminDeps {
   engine::Engine* engine = nullptr;             // required
   store::SqliteStateStore* history = nullptr;   // may be null: no history, trees from live nodes only

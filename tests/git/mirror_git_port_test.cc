@@ -317,7 +317,9 @@ TEST_CASE("lock files left in the mirror by a killed process do not stop the nex
   // kill -9 in the middle of ref updates: fetch (main), the batch ref (the
   // same batch is built again after a restart), packed refs.
   for (const char* lock : {"/refs/heads/main.lock", "/refs/heads/mergeyard/batch/2.lock", "/packed-refs.lock"}) {
+    std::filesystem::create_directories(std::filesystem::path(*path + lock).parent_path());
     std::ofstream(*path + lock) << "";
+    REQUIRE(std::filesystem::exists(*path + lock));
   }
   f.port = std::make_unique<MirrorGitPort>(f.data.path(), f.resolver, f.clock);  // the restart
   auto pr2 = f.Pr(2, "src/core.c", Lines(30, {{3, "two"}}));
