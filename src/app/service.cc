@@ -1,8 +1,11 @@
 #include "app/service.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -239,9 +242,20 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   if (!webhooks.ok()) return Internal("cannot start the webhook listener: " + webhooks.error().ToString());
   p.webhooks = std::move(*webhooks);
 
+  // Debian's cpp-httplib is built with a listen backlog of 5: a burst of
+  // connections (webhooks, executors starting together) would wait for SYN
+  // retransmits. Listening again on the bound socket raises it.
+  int listen_fd = -1;
+  p.http.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   if (p.port == 0) p.port = p.http.bind_to_any_port(host);
   else if (!p.http.bind_to_port(host, p.port)) p.port = -1;
   if (p.port < 0) return Internal("cannot listen on " + config.listen);
+  if (listen_fd >= 0 && ::listen(listen_fd, SOMAXCONN) != 0) {
+    LOG_WARN("cannot raise the listen backlog", {{"error", std::strerror(errno)}});
+  }
   LOG_INFO("listening", {{"address", host + ":" + std::to_string(p.port)}, {"data_dir", config.data_dir}});
 
   p.http_thread = std::thread([&p] { p.http.listen_after_bind(); });

@@ -43,7 +43,15 @@ TEST_CASE("sixty-four remote executors long-polling do not hold up webhooks or h
       ++polled;
     });
   }
-  REQUIRE(E2e::WaitFor([&] { return polling == kExecutors; }, 5000));
+  struct JoinAll {  // also when a REQUIRE below fails: no thread outlives the test
+    std::vector<std::thread>& threads;
+    ~JoinAll() {
+      for (auto& t : threads) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } join_all{polls};
+  REQUIRE(E2e::WaitFor([&] { return polling == kExecutors; }, 30000));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the polls reach the server and wait
 
   auto timed = [](const std::function<int()>& call) {
