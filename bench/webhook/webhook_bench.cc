@@ -9,6 +9,7 @@
 
 #include <httplib.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -97,7 +98,13 @@ Row Measure(int clients, double seconds, const std::string& body, int listener_t
   webhook::ListenerOptions options;
   options.secrets.default_secret = "bench-secret";
   webhook::RegisterRoutes(server, options, **deliveries);
+  int listen_fd = -1;  // the service's backlog (app/service.cc), not Debian's build's 5
+  server.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   const int port = server.bind_to_any_port("127.0.0.1");
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   std::thread server_thread([&] { server.listen_after_bind(); });
   while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
