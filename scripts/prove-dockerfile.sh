@@ -24,7 +24,7 @@ fail() { say "FAIL: $*"; failures=$((failures + 1)); }
 kill_chroot_processes() {
   local p
   for p in /proc/[0-9]*; do
-    [[ $(readlink "$p/root" 2>/dev/null) == "$1" ]] && kill -9 "${p#/proc/}" 2>/dev/null
+    if [[ $(readlink "$p/root" 2>/dev/null) == "$1" ]]; then kill -9 "${p#/proc/}" 2>/dev/null || true; fi
   done
   return 0
 }
@@ -60,7 +60,9 @@ if [[ ! -s $tarball ]]; then
   say "debootstrapping bookworm into $cache (first run only)"
   mkdir -p "$cache"
   rootfs=$cache/rootfs.tmp
-  rm -rf "$rootfs"
+  # A debootstrap killed earlier may have left /proc, /sys or /dev mounted in it.
+  findmnt -rn -o TARGET | { grep -F "$rootfs/" || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
+  rm -rf --one-file-system "$rootfs"
   debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log"; say "debootstrap failed"; exit 1; }
   # The same sources as the official image.
@@ -82,7 +84,7 @@ SOURCES
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
   tar -C "$rootfs" -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"
-  rm -rf "$rootfs"
+  rm -rf --one-file-system "$rootfs"
 fi
 if ! podman image exists "$base_image"; then
   say "importing $tarball as $base_image"

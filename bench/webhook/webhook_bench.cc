@@ -104,6 +104,8 @@ Row Measure(int clients, double seconds, const std::string& body, int listener_t
     listen_fd = sock;
   });
   const int port = server.bind_to_any_port("127.0.0.1");
+  server.set_socket_options(httplib::default_socket_options);  // forget `listen_fd`
+  if (port < 0) { std::fprintf(stderr, "cannot bind a loopback port\n"); std::exit(1); }
   if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   std::thread server_thread([&] { server.listen_after_bind(); });
   while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 #include "app/commands.h"
 #include "app/dir_lock.h"
@@ -27,16 +28,19 @@ extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
 std::optional<DirLock> g_work_dir_lock;  // held until the process exits
 
-// Where an executor keeps its mirrors and checkouts unless told: a stable
-// per-user cache, so a restarted executor finds its mirrors warm. Without
-// HOME, a directory in /var/tmp that must be this user's alone (a name
-// anyone can guess, in a directory anyone can write).
-std::string DefaultWorkDir() {
+// Where an executor keeps its mirrors and checkouts unless told, in order of
+// preference: a stable per-user cache, so a restarted executor finds its
+// mirrors warm; then (no usable HOME: /nonexistent, a read-only /) a
+// directory in /var/tmp that must be this user's alone (a name anyone can
+// guess, in a directory anyone can write).
+std::vector<std::string> DefaultWorkDirs() {
+  std::vector<std::string> out;
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   const char* home = std::getenv("HOME");
-  if (xdg && *xdg == '/') return std::string(xdg) + "/mergeyard/executor";
-  if (home && *home == '/') return std::string(home) + "/.cache/mergeyard/executor";
-  return "/var/tmp/mergeyard-executor-" + std::to_string(::getuid());
+  if (xdg && *xdg == '/') out.push_back(std::string(xdg) + "/mergeyard/executor");
+  else if (home && *home == '/' && std::string(home) != "/") out.push_back(std::string(home) + "/.cache/mergeyard/executor");
+  out.push_back("/var/tmp/mergeyard-executor-" + std::to_string(::getuid()));
+  return out;
 }
 
 // For a work directory under /var/tmp: create it 0700, and refuse one that
@@ -67,24 +71,29 @@ Status RepairMirrors(const std::string& dir) {
 }
 
 // One executor per work directory. Given --work-dir, that one or an error;
-// by default the first of DefaultWorkDir(), -2, -3... no other executor holds.
+// by default the first of DefaultWorkDirs() that can be made, as it is or
+// with -2, -3... when other executors hold it.
 Result<std::string> ClaimWorkDir(const std::string& given) {
-  const std::string base = given.empty() ? DefaultWorkDir() : given;
-  for (int n = 1; n <= 64; ++n) {
-    std::string dir = n == 1 ? base : base + "-" + std::to_string(n);
-    if (given.empty()) {
-      if (auto st = CheckPrivate(dir); !st) return st.error();
+  const std::vector<std::string> bases = given.empty() ? DefaultWorkDirs() : std::vector<std::string>{given};
+  Error last = Internal("no work directory");
+  for (const auto& base : bases) {
+    for (int n = 1; n <= 64; ++n) {
+      std::string dir = n == 1 ? base : base + "-" + std::to_string(n);
+      if (given.empty()) {
+        if (auto st = CheckPrivate(dir); !st) return st.error();
+      }
+      auto lock = DirLock::Acquire(dir);
+      if (lock.ok()) {
+        g_work_dir_lock.emplace(std::move(*lock));
+        if (auto st = RepairMirrors(dir); !st) return st.error();
+        return dir;
+      }
+      last = lock.error();
+      if (!given.empty()) return last;
+      if (last.code != ErrorCode::kConflict) break;  // cannot be made here: the next base
     }
-    auto lock = DirLock::Acquire(dir);
-    if (!lock.ok()) {
-      if (given.empty() && lock.error().code == ErrorCode::kConflict) continue;
-      return lock.error();
-    }
-    g_work_dir_lock.emplace(std::move(*lock));
-    if (auto st = RepairMirrors(dir); !st) return st.error();
-    return dir;
   }
-  return Conflict("64 executors already use " + base + "[-N]; give --work-dir");
+  return last;
 }
 
 struct ExecutorArgs {

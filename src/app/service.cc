@@ -252,6 +252,7 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   });
   if (p.port == 0) p.port = p.http.bind_to_any_port(host);
   else if (!p.http.bind_to_port(host, p.port)) p.port = -1;
+  p.http.set_socket_options(httplib::default_socket_options);  // forget `listen_fd`
   if (p.port < 0) return Internal("cannot listen on " + config.listen);
   if (listen_fd >= 0 && ::listen(listen_fd, SOMAXCONN) != 0) {
     LOG_WARN("cannot raise the listen backlog", {{"error", std::strerror(errno)}});

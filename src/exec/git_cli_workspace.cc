@@ -132,15 +132,17 @@ Result<std::string> GitCliWorkspace::Acquire(const std::string& repo, const std:
   auto mirror = Mirror(repo, commit);
   if (!mirror) return mirror.error();
   std::string dir;
+  std::vector<fs::path> leftovers;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& pool = free_[repo];
-    if (cleaned_.insert(repo).second) RemoveLeftovers(repo, *mirror);
+    if (cleaned_.insert(repo).second) leftovers = MoveLeftoversAside(repo);
     if (!pool.empty()) {
       dir = pool.back();
       pool.pop_back();
     }
   }
+  if (!leftovers.empty()) RemoveLeftovers(repo, *mirror, leftovers);
   if (!dir.empty()) {
     auto co = RunCapture({"git", "-C", dir, "checkout", "--quiet", "--detach", "-f", commit});
     auto clean = co ? RunCapture({"git", "-C", dir, "clean", "-ffdxq"}) : co;
@@ -168,18 +170,32 @@ Result<std::string> GitCliWorkspace::Acquire(const std::string& repo, const std:
   return dir;
 }
 
-void GitCliWorkspace::RemoveLeftovers(const std::string& repo, const std::string& mirror) {
+std::vector<fs::path> GitCliWorkspace::MoveLeftoversAside(const std::string& repo) {
   std::error_code ec;
   const fs::path parent = work_dir_ + "/" + FileNameFor(repo);
-  std::vector<fs::path> leftovers;
+  std::vector<fs::path> moved;
   for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename().string().rfind("wt-", 0) == 0) leftovers.push_back(it->path());
+    const std::string name = it->path().filename().string();
+    if (name.rfind("wt-", 0) != 0 && name.rfind("trash-", 0) != 0) continue;  // trash-: an interrupted removal
+    fs::path aside = parent / ("trash-" + std::to_string(getpid()) + "-" + name);
+    std::error_code rename_ec;
+    fs::rename(it->path(), aside, rename_ec);
+    moved.push_back(rename_ec ? it->path() : aside);
   }
-  if (leftovers.empty()) return;
-  for (const auto& dir : leftovers) fs::remove_all(dir, ec);  // best effort: retried at the next start
+  return moved;
+}
+
+void GitCliWorkspace::RemoveLeftovers(const std::string& repo, const std::string& mirror,
+                                      const std::vector<fs::path>& leftovers) {
+  int failed = 0;
+  for (const auto& dir : leftovers) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    failed += ec ? 1 : 0;
+  }
   (void)RunCapture({"git", "--git-dir=" + mirror, "worktree", "prune"});
   LOG_INFO("exec: removed checkouts an earlier process left",
-           {{"repo", repo}, {"count", std::to_string(leftovers.size())}});
+           {{"repo", repo}, {"count", std::to_string(leftovers.size())}, {"failed", std::to_string(failed)}});
 }
 
 void GitCliWorkspace::Release(const std::string& repo, const std::string& dir) {

@@ -14,6 +14,7 @@
 // executors), a missing mirror is created and a missing commit fetched from
 // that URL first.
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <map>
@@ -42,9 +43,13 @@ class GitCliWorkspace final : public TreeResolver, public CheckoutProvider {
 
  private:
   Result<std::string> Mirror(const std::string& repo, const std::string& commit);
-  // Removes the wt-* directories under <work_dir>/<repo> and prunes their
-  // registrations in `mirror`. Under mu_, before this process made any.
-  void RemoveLeftovers(const std::string& repo, const std::string& mirror);
+  // Renames the wt-* (and trash-*) directories under <work_dir>/<repo> out of
+  // the way (a rename is quick). Under mu_, before this process made any.
+  std::vector<std::filesystem::path> MoveLeftoversAside(const std::string& repo);
+  // Deletes what MoveLeftoversAside moved and prunes the registrations in
+  // `mirror`. Not under mu_: whole checkouts take a while to delete.
+  void RemoveLeftovers(const std::string& repo, const std::string& mirror,
+                       const std::vector<std::filesystem::path>& leftovers);
 
   RepoPathFn mirror_of_;
   std::string work_dir_;

@@ -9,7 +9,9 @@
 // cannot tell a stale lock from one a live process holds. The service is the
 // only writer of its mirrors because it holds its data directory's lock
 // (app/dir_lock.h), a remote executor likewise for its work directory, and
-// the git processes they start die with them (PR_SET_PDEATHSIG).
+// the git processes they start die with them (PR_SET_PDEATHSIG). Not
+// covered: git run by a pipeline step inside its checkout, and the brief
+// children of `git gc` (pack-refs), which may outlive a kill -9 for a moment.
 
 #include <string>
 #include <vector>

@@ -61,10 +61,15 @@ pid_t StartExecutor(const testing::TempDir& dir, const std::string& work_dir, co
   return pid;
 }
 
+// SIGTERM, and SIGKILL if it has not exited within 20 s.
 void Stop(pid_t pid) {
   kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  for (int waited = 0; waited < 20000; waited += 20) {
+    if (waitpid(pid, nullptr, WNOHANG) == pid) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
 }
 
 // Kills the executors a test started if it ends early (a failed REQUIRE).
@@ -154,7 +159,16 @@ TEST_CASE("without HOME the fallback under /var/tmp must be the user's own, priv
   Reaper reap;
   const std::string fallback = "/var/tmp/mergeyard-executor-" + std::to_string(getuid());
   std::error_code ec;
-  const bool existed = std::filesystem::exists(fallback, ec);
+  // The real fallback of this user: left as it was found (or gone), whatever happens.
+  struct Restore {
+    std::string dir;
+    bool existed;
+    ~Restore() {
+      std::error_code ec;
+      if (existed) chmod(dir.c_str(), 0700);
+      else std::filesystem::remove_all(dir, ec);
+    }
+  } restore{fallback, std::filesystem::exists(fallback, ec)};
   std::filesystem::create_directories(fallback, ec);
   REQUIRE(chmod(fallback.c_str(), 0777) == 0);  // as if someone else had made it open
   const pid_t open_dir = reap(StartExecutor(dir, "", dir.File("open.log"), /*with_home=*/false));
@@ -169,7 +183,27 @@ TEST_CASE("without HOME the fallback under /var/tmp must be the user's own, priv
   CHECK_MESSAGE(WaitFor([&] { return Slurp(fallback + "/LOCK") == std::to_string(private_dir) + "\n"; }, 20000),
                 Slurp(dir.File("private.log")));
   Stop(private_dir);
-  if (!existed) std::filesystem::remove_all(fallback, ec);
+}
+
+TEST_CASE("with a HOME that cannot hold a cache, the executor falls back to its private /var/tmp directory") {
+  testing::TempDir dir;
+  Reaper reap;
+  const std::string fallback = "/var/tmp/mergeyard-executor-" + std::to_string(getuid());
+  std::error_code ec;
+  struct Restore {
+    std::string dir;
+    bool existed;
+    ~Restore() {
+      std::error_code ec;
+      if (!existed) std::filesystem::remove_all(dir, ec);
+    }
+  } restore{fallback, std::filesystem::exists(fallback, ec)};
+  if (restore.existed) REQUIRE(chmod(fallback.c_str(), 0700) == 0);
+  std::ofstream(dir.File("home")) << "a file, not a directory\n";  // HOME=<dir>/home cannot hold .cache
+  const pid_t executor = reap(StartExecutor(dir, "", dir.File("log")));
+  CHECK_MESSAGE(WaitFor([&] { return Slurp(fallback + "/LOCK") == std::to_string(executor) + "\n"; }, 20000),
+                Slurp(dir.File("log")));
+  Stop(executor);
 }
 
 }  // TEST_SUITE
