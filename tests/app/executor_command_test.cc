@@ -98,6 +98,32 @@ bool WaitFor(const std::function<bool()>& done, int timeout_ms) {
   return done();
 }
 
+// Whether `pid` holds the work directory `dir` (its LOCK names it) within
+// `timeout_ms`.
+bool HeldBy(const std::string& dir, pid_t pid, int timeout_ms = 20000) {
+  return WaitFor([&] { return Slurp(dir + "/LOCK") == std::to_string(pid) + "\n"; }, timeout_ms);
+}
+
+// The exit code of `pid` once it exits (within 20 s); -1 if it did not, or
+// died of a signal.
+int ExitCodeOf(pid_t pid) {
+  int status = 0;
+  if (!WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, 20000)) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// This user's real fallback work directory (no usable HOME), put back as it
+// was found (private, or gone) whatever the test does to it.
+struct FallbackDir {
+  const std::string path = "/var/tmp/mergeyard-executor-" + std::to_string(getuid());
+  const bool existed = std::filesystem::exists(path);
+  ~FallbackDir() {
+    std::error_code ec;
+    if (existed) chmod(path.c_str(), 0700);
+    else std::filesystem::remove_all(path, ec);
+  }
+};
+
 }  // namespace
 
 TEST_SUITE("app") {
@@ -122,16 +148,12 @@ TEST_CASE("an executor removes stale git locks from its mirrors, and a second on
   CHECK(std::filesystem::exists(mirror + "/objects/keep.lock"));
 
   const pid_t second = reap(StartExecutor(dir, work, dir.File("second.log")));
-  int status = 0;
-  REQUIRE(WaitFor([&] { return waitpid(second, &status, WNOHANG) == second; }, 20000));
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(ExitCodeOf(second) == 2);
   CHECK(Slurp(dir.File("second.log")).find("in use by another mergeyard process (pid " + std::to_string(first)) !=
         std::string::npos);
 
   kill(first, SIGTERM);
-  REQUIRE(WaitFor([&] { return waitpid(first, &status, WNOHANG) == first; }, 20000));
-  CHECK(WIFEXITED(status));
+  CHECK(ExitCodeOf(first) == 0);
 }
 
 TEST_CASE("executors without --work-dir share a warm default under HOME, one directory each") {
@@ -139,70 +161,43 @@ TEST_CASE("executors without --work-dir share a warm default under HOME, one dir
   Reaper reap;
   const std::string base = dir.File("home") + "/.cache/mergeyard/executor";
   const pid_t first = reap(StartExecutor(dir, "", dir.File("first.log")));
-  REQUIRE_MESSAGE(WaitFor([&] { return Slurp(base + "/LOCK") == std::to_string(first) + "\n"; }, 20000),
-                  Slurp(dir.File("first.log")));
+  REQUIRE_MESSAGE(HeldBy(base, first), Slurp(dir.File("first.log")));
   const pid_t second = reap(StartExecutor(dir, "", dir.File("second.log")));
-  const bool both = WaitFor([&] { return std::filesystem::exists(base + "-2/LOCK"); }, 20000);
-  CHECK_MESSAGE(both, Slurp(dir.File("second.log")));
-  CHECK(WaitFor([&] { return Slurp(base + "/LOCK") == std::to_string(first) + "\n"; }, 5000));
-  CHECK(WaitFor([&] { return Slurp(base + "-2/LOCK") == std::to_string(second) + "\n"; }, 5000));
+  CHECK_MESSAGE(HeldBy(base + "-2", second), Slurp(dir.File("second.log")));
+  CHECK(HeldBy(base, first, 0));
   Stop(second);
   Stop(first);
   // A restart takes the first directory again, warm.
   const pid_t again = reap(StartExecutor(dir, "", dir.File("again.log")));
-  CHECK(WaitFor([&] { return Slurp(base + "/LOCK") == std::to_string(again) + "\n"; }, 20000));
+  CHECK(HeldBy(base, again));
   Stop(again);
 }
 
 TEST_CASE("without HOME the fallback under /var/tmp must be the user's own, private directory") {
   testing::TempDir dir;
   Reaper reap;
-  const std::string fallback = "/var/tmp/mergeyard-executor-" + std::to_string(getuid());
+  FallbackDir fallback;
   std::error_code ec;
-  // The real fallback of this user: left as it was found (or gone), whatever happens.
-  struct Restore {
-    std::string dir;
-    bool existed;
-    ~Restore() {
-      std::error_code ec;
-      if (existed) chmod(dir.c_str(), 0700);
-      else std::filesystem::remove_all(dir, ec);
-    }
-  } restore{fallback, std::filesystem::exists(fallback, ec)};
-  std::filesystem::create_directories(fallback, ec);
-  REQUIRE(chmod(fallback.c_str(), 0777) == 0);  // as if someone else had made it open
+  std::filesystem::create_directories(fallback.path, ec);
+  REQUIRE(chmod(fallback.path.c_str(), 0777) == 0);  // as if someone else had made it open
   const pid_t open_dir = reap(StartExecutor(dir, "", dir.File("open.log"), /*with_home=*/false));
-  int status = 0;
-  REQUIRE(WaitFor([&] { return waitpid(open_dir, &status, WNOHANG) == open_dir; }, 20000));
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(ExitCodeOf(open_dir) == 2);
   CHECK(Slurp(dir.File("open.log")).find("not a private directory") != std::string::npos);
 
-  REQUIRE(chmod(fallback.c_str(), 0700) == 0);
+  REQUIRE(chmod(fallback.path.c_str(), 0700) == 0);
   const pid_t private_dir = reap(StartExecutor(dir, "", dir.File("private.log"), /*with_home=*/false));
-  CHECK_MESSAGE(WaitFor([&] { return Slurp(fallback + "/LOCK") == std::to_string(private_dir) + "\n"; }, 20000),
-                Slurp(dir.File("private.log")));
+  CHECK_MESSAGE(HeldBy(fallback.path, private_dir), Slurp(dir.File("private.log")));
   Stop(private_dir);
 }
 
 TEST_CASE("with a HOME that cannot hold a cache, the executor falls back to its private /var/tmp directory") {
   testing::TempDir dir;
   Reaper reap;
-  const std::string fallback = "/var/tmp/mergeyard-executor-" + std::to_string(getuid());
-  std::error_code ec;
-  struct Restore {
-    std::string dir;
-    bool existed;
-    ~Restore() {
-      std::error_code ec;
-      if (!existed) std::filesystem::remove_all(dir, ec);
-    }
-  } restore{fallback, std::filesystem::exists(fallback, ec)};
-  if (restore.existed) REQUIRE(chmod(fallback.c_str(), 0700) == 0);
+  FallbackDir fallback;
+  if (fallback.existed) REQUIRE(chmod(fallback.path.c_str(), 0700) == 0);
   std::ofstream(dir.File("home")) << "a file, not a directory\n";  // HOME=<dir>/home cannot hold .cache
   const pid_t executor = reap(StartExecutor(dir, "", dir.File("log")));
-  CHECK_MESSAGE(WaitFor([&] { return Slurp(fallback + "/LOCK") == std::to_string(executor) + "\n"; }, 20000),
-                Slurp(dir.File("log")));
+  CHECK_MESSAGE(HeldBy(fallback.path, executor), Slurp(dir.File("log")));
   Stop(executor);
 }
 
