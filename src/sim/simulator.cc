@@ -155,7 +155,6 @@ class Run {
     for (auto& b : batches_) {
       if (world_.runs().count(b.id)) r.batches.push_back(std::move(b));  // not dropped unstarted
     }
-    for (int runs : world_.own_runs()) r.most_own_runs = std::max(r.most_own_runs, runs);
     std::sort(r.batches.begin(), r.batches.end(),
               [](const BatchResult& a, const BatchResult& b) { return a.id < b.id; });
     bool exact = HasNoFlakes(sc_);

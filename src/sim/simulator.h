@@ -60,7 +60,6 @@ struct SimResult {
   std::vector<BatchResult> batches;
   Metrics metrics;
   std::int64_t transitions = 0;
-  int most_own_runs = 0;  // the most batches of its own one pull request was tested in
 };
 
 struct SimOptions {
