@@ -10,6 +10,17 @@
 
 namespace mergeyard::queue::testing {
 
+// The unit tests' queue settings: max_wait 10 minutes, everything else given.
+inline QueueConfig Config(int size, int concurrency = 1, int depth = 0, bool optimistic = false) {
+  QueueConfig c;
+  c.target_batch_size = size;
+  c.max_wait = 10 * kMinute;
+  c.concurrency = concurrency;
+  c.pending_failure_depth = depth;
+  c.optimistic_merging = optimistic;
+  return c;
+}
+
 class Harness {
  public:
   explicit Harness(QueueConfig config = {}) {

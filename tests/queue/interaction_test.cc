@@ -8,17 +8,11 @@
 
 using namespace mergeyard;
 using namespace mergeyard::queue;
+using mergeyard::queue::testing::Config;
 using mergeyard::queue::testing::Harness;
 
 namespace {
 
-QueueConfig Config(int size, int concurrency = 1) {
-  QueueConfig c;
-  c.target_batch_size = size;
-  c.max_wait = 10 * kMinute;
-  c.concurrency = concurrency;
-  return c;
-}
 
 std::vector<BatchId> BisectNodes(const Harness& h) {
   std::vector<BatchId> out;

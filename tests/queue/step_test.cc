@@ -4,19 +4,11 @@
 
 using namespace mergeyard;
 using namespace mergeyard::queue;
+using mergeyard::queue::testing::Config;
 using mergeyard::queue::testing::Harness;
 
 namespace {
 
-QueueConfig Config(int size, int concurrency = 1, int depth = 0, bool optimistic = false) {
-  QueueConfig c;
-  c.target_batch_size = size;
-  c.max_wait = 10 * kMinute;
-  c.concurrency = concurrency;
-  c.pending_failure_depth = depth;
-  c.optimistic_merging = optimistic;
-  return c;
-}
 
 }  // namespace
 

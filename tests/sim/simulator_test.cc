@@ -18,10 +18,10 @@ std::string ScenarioPath(const std::string& name) {
   return std::string(root ? root : ".") + "/tests/sim/scenarios/" + name;
 }
 
-SimResult RunFile(const std::string& name) {
+SimResult RunFile(const std::string& name, const SimOptions& options = {}) {
   auto sc = LoadScenarioFile(ScenarioPath(name));
   REQUIRE_MESSAGE(sc.ok(), (sc.ok() ? "" : sc.error().message));
-  auto r = Simulate(*sc);
+  auto r = Simulate(*sc, options);
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   return *r;
 }
@@ -249,20 +249,17 @@ TEST_CASE("two pull requests failing only together under a busy queue: the first
   // flight the passing halves cannot land; the filler lands, the tip moves,
   // and both return to the front. Batched together again they would fail
   // again, once per filler. Kept apart, X lands and Y fails on a tip holding X.
-  auto sc = LoadScenarioFile(ScenarioPath("interaction_loop.json"));
-  REQUIRE(sc.ok());
   SimOptions opt;
   opt.max_own_runs = 4;
-  auto r = Simulate(*sc, opt);
-  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
-  CHECK(r->prs.at("X").outcome == "merged");
-  CHECK(r->prs.at("Y").outcome == "kicked");
-  CHECK(r->prs.at("Y").partner_merged);
-  CHECK(r->metrics.false_kicks == 0);
-  CHECK(r->metrics.merged == 31);
+  const SimResult r = RunFile("interaction_loop.json", opt);
+  CHECK(r.prs.at("X").outcome == "merged");
+  CHECK(r.prs.at("Y").outcome == "kicked");
+  CHECK(r.prs.at("Y").partner_merged);
+  CHECK(r.metrics.false_kicks == 0);
+  CHECK(r.metrics.merged == 31);
   // [X Y], its halves [X] and [Y], [X] again, then [Y] on X: Y is out at 460 s.
-  CHECK(r->prs.at("Y").done_s == 460);
-  CHECK(r->ci_runs == 5 + 30);
+  CHECK(r.prs.at("Y").done_s == 460);
+  CHECK(r.ci_runs == 5 + 30);
 }
 
 TEST_CASE("interacting pairs with pretest and pending failures: the queue no longer livelocks with the tip standing still") {
@@ -271,15 +268,12 @@ TEST_CASE("interacting pairs with pretest and pending failures: the queue no lon
   // batch in flight), were batched with their partners again, and two such
   // failing batches kept each other in flight: the tip never moved again and
   // the simulated clock ran for months.
-  auto sc = LoadScenarioFile(ScenarioPath("interaction_livelock.json"));
-  REQUIRE(sc.ok());
   SimOptions opt;
   opt.max_own_runs = 40;
-  auto r = Simulate(*sc, opt);
-  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
-  CHECK(r->metrics.merged + r->metrics.kicked == static_cast<int>(sc->prs.size()));
-  CHECK(r->metrics.false_kicks == 0);
-  CHECK(r->metrics.makespan_s < 2 * 86400);
+  const SimResult r = RunFile("interaction_livelock.json", opt);
+  CHECK(r.metrics.merged + r.metrics.kicked == static_cast<int>(r.prs.size()));
+  CHECK(r.metrics.false_kicks == 0);
+  CHECK(r.metrics.makespan_s < 2 * 86400);
 }
 
 TEST_CASE("a run fails when its tree holds a pull request and one it fails with, landed ones included") {
