@@ -234,12 +234,12 @@ void Enqueue(const Api& api, const Request& req, Response& res) {
                        ".mergeyard.yml on " + info->base_branch + " is invalid:\n" + loaded->parse.ErrorsText());
     }
   }
-  if (api.deps.conflicts) {
-    auto merges = api.deps.conflicts(key, pr, info->head_sha);
+  if (api.deps.merges) {
+    auto merges = api.deps.merges->Check(key.repo, key.branch, pr, info->head_sha);
     if (!merges.ok()) return SendForgeError(res, merges.error(), "checking that it merges onto " + key.branch);
     if (!merges->clean) {
       std::string list;
-      for (const auto& p : merges->paths) list += (list.empty() ? ": " : ", ") + p;
+      for (const auto& p : merges->conflicting_paths) list += (list.empty() ? ": " : ", ") + p;
       return SendError(res, 409, "pr_conflicts",
                        "pull request #" + std::to_string(pr) + " does not merge cleanly with " + key.branch + list);
     }

@@ -62,6 +62,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/merge_checker.h"
 #include "exec/exec_service.h"
 #include "forge/config_source.h"
 #include "forge/directory.h"
@@ -72,12 +73,6 @@ namespace mergeyard::api {
 struct AdminOptions {
   std::string admin_token;  // empty: admin routes answer 403 admin_disabled
   std::string public_url;   // prefixes log URLs and is the OpenAPI server ("" = same origin)
-};
-
-// Whether a pull request merges onto its target (AdminDeps::conflicts).
-struct Mergeability {
-  bool clean = true;
-  std::vector<std::string> paths;  // in conflict, when known
 };
 
 // Every pointer must outlive the server's handlers (stop the server first).
@@ -95,8 +90,7 @@ struct AdminDeps {
   // checker also tells a queue met for the first time where its target is):
   // not clean answers 409 pr_conflicts, naming the paths when known; an
   // error answers 503 (transient) or 502.
-  std::function<Result<Mergeability>(const engine::QueueKey& key, queue::PrNumber pr, const std::string& head_sha)>
-      conflicts;
+  engine::MergeChecker* merges = nullptr;
 };
 
 void MountAdminApi(httplib::Server& server, AdminDeps deps, AdminOptions options);

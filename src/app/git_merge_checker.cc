@@ -2,7 +2,7 @@
 
 namespace mergeyard::app {
 
-Result<webhook::Mergeability> GitMergeChecker::Check(const std::string& repo, const std::string& target_branch,
+Result<engine::Mergeability> GitMergeChecker::Check(const std::string& repo, const std::string& target_branch,
                                                      std::int64_t pr, const std::string& head_sha) {
   const engine::QueueKey key{repo, target_branch};
   std::string tip;
@@ -21,7 +21,7 @@ Result<webhook::Mergeability> GitMergeChecker::Check(const std::string& repo, co
     if (merged.error().code == ErrorCode::kNotFound || merged.error().code == ErrorCode::kInvalid) return merged.error();
     return Transient("cannot check mergeability of #" + std::to_string(pr) + ": " + merged.error().message);
   }
-  return webhook::Mergeability{merged->clean, merged->paths};
+  return engine::Mergeability{merged->clean, merged->paths};
 }
 
 }  // namespace mergeyard::app

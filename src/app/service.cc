@@ -227,12 +227,7 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   p.exec->Mount(p.http, exec::ApiTokens{config.admin_token, config.executor_token});
   api::AdminDeps deps{p.engine.get(), p.store.get(), &p.forges, &p.exec->service()};
   deps.configs = p.configs.get();
-  deps.conflicts = [merges = p.merges.get()](const engine::QueueKey& key, queue::PrNumber pr,
-                                             const std::string& head) -> Result<api::Mergeability> {
-    auto m = merges->Check(key.repo, key.branch, pr, head);
-    if (!m.ok()) return m.error();
-    return api::Mergeability{m->clean, m->conflicting_paths};
-  };
+  deps.merges = p.merges.get();
   api::MountAdminApi(p.http, deps, {config.admin_token, config.public_url});
   api::MountDashboard(p.http);
   webhook::ServiceOptions wo;

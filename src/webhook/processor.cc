@@ -20,7 +20,7 @@ std::string PriorityName(int p) {
 }  // namespace
 
 Processor::Processor(DeliveryStore& store, forge::ForgeDirectory& forges, forge::ConfigSource& configs,
-                     MergeChecker& merges, forge::Reporter& reporter, engine::EventSink& sink,
+                     engine::MergeChecker& merges, forge::Reporter& reporter, engine::EventSink& sink,
                      const Clock& clock, ProcessorOptions options)
     : store_(store), forges_(forges), configs_(configs), merges_(merges), reporter_(reporter),
       sink_(sink), clock_(clock), options_(std::move(options)) {}

@@ -30,7 +30,7 @@
 #include "forge/event.h"
 #include "forge/reporter.h"
 #include "webhook/delivery_store.h"
-#include "webhook/merge_checker.h"
+#include "engine/merge_checker.h"
 
 namespace mergeyard::webhook {
 
@@ -46,7 +46,7 @@ struct ProcessorOptions {
 class Processor {
  public:
   Processor(DeliveryStore& store, forge::ForgeDirectory& forges, forge::ConfigSource& configs,
-            MergeChecker& merges, forge::Reporter& reporter, engine::EventSink& sink,
+            engine::MergeChecker& merges, forge::Reporter& reporter, engine::EventSink& sink,
             const Clock& clock, ProcessorOptions options = {});
   ~Processor();
 
@@ -72,7 +72,7 @@ class Processor {
   DeliveryStore& store_;
   forge::ForgeDirectory& forges_;
   forge::ConfigSource& configs_;
-  MergeChecker& merges_;
+  engine::MergeChecker& merges_;
   forge::Reporter& reporter_;
   engine::EventSink& sink_;
   const Clock& clock_;

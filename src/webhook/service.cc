@@ -4,7 +4,7 @@ namespace mergeyard::webhook {
 
 Result<std::unique_ptr<Service>> Service::Start(httplib::Server& server, store::Database& db,
                                                 forge::ForgeDirectory& forges, forge::ConfigSource& configs,
-                                                MergeChecker& merges, forge::Reporter& reporter,
+                                                engine::MergeChecker& merges, forge::Reporter& reporter,
                                                 engine::EventSink& sink, const Clock& clock,
                                                 ServiceOptions options) {
   auto store = DeliveryStore::Open(db, clock);

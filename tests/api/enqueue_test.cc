@@ -17,6 +17,21 @@ using testing::HarnessOptions;
 namespace {
 
 // A fake forge serving acme/widgets, a client of it, and the API harness using it.
+// A merge check that answers what the test says.
+class ScriptedMerges final : public engine::MergeChecker {
+ public:
+  using Answer = std::function<Result<engine::Mergeability>(const std::string& repo, const std::string& branch,
+                                                            std::int64_t pr, const std::string& head)>;
+  explicit ScriptedMerges(Answer answer) : answer_(std::move(answer)) {}
+  Result<engine::Mergeability> Check(const std::string& repo, const std::string& branch, std::int64_t pr,
+                                     const std::string& head) override {
+    return answer_(repo, branch, pr, head);
+  }
+
+ private:
+  Answer answer_;
+};
+
 struct ForgeSetup {
   SystemClock clock;
   testing::FakeForge fake;
@@ -26,12 +41,12 @@ struct ForgeSetup {
   std::unique_ptr<ApiHarness> h;
 
   explicit ForgeSetup(FakeFlavor flavor = FakeFlavor::kGithub, bool check_configs = false,
-                      decltype(api::AdminDeps::conflicts) conflicts = nullptr)
+                      engine::MergeChecker* merges = nullptr)
       : fake(flavor, ApiHarness::kRepo), client(testing::ConnectTo(fake, clock)) {
     forges.Add(client.api);
     HarnessOptions o;
     o.forges = &forges;
-    o.conflicts = std::move(conflicts);
+    o.merges = merges;
     if (check_configs) {
       configs = std::make_unique<forge::ForgeConfigSource>(forges);
       o.configs = configs.get();
@@ -189,13 +204,13 @@ TEST_CASE("with a config source, admin enqueue needs .mergeyard.yml and applies 
 
 TEST_CASE("admin enqueue asks whether the pull request merges: conflicts answer 409 naming the files") {
   std::vector<std::string> asked;
-  api::Mergeability answer{false, {"src/a.c", "README.md"}};
-  ForgeSetup f(FakeFlavor::kGithub, false,
-               [&](const engine::QueueKey& key, queue::PrNumber pr, const std::string& head)
-                   -> Result<api::Mergeability> {
-                 asked.push_back(key.repo + "@" + key.branch + "#" + std::to_string(pr) + ":" + head);
-                 return answer;
-               });
+  engine::Mergeability answer{false, {"src/a.c", "README.md"}};
+  ScriptedMerges merges([&](const std::string& repo, const std::string& branch, std::int64_t pr,
+                            const std::string& head) -> Result<engine::Mergeability> {
+    asked.push_back(repo + "@" + branch + "#" + std::to_string(pr) + ":" + head);
+    return answer;
+  });
+  ForgeSetup f(FakeFlavor::kGithub, false, &merges);
   const std::string head = f.Open(401);
   auto r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 401})");
   CHECK(r.status == 409);
@@ -206,7 +221,7 @@ TEST_CASE("admin enqueue asks whether the pull request merges: conflicts answer 
   f.h->Drain();
   CHECK_FALSE(f.h->engine().Snapshot({ApiHarness::kRepo, "main"}).has_value());  // nothing was posted
 
-  answer.paths.clear();  // git could not name them: still refused
+  answer.conflicting_paths.clear();  // git could not name them: still refused
   r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 401})");
   CHECK(r.status == 409);
   CHECK(r.body["error"]["message"] == "pull request #401 does not merge cleanly with main");
@@ -219,10 +234,9 @@ TEST_CASE("admin enqueue asks whether the pull request merges: conflicts answer 
 }
 
 TEST_CASE("admin enqueue answers 503 when the merge check fails transiently, and enqueues nothing") {
-  ForgeSetup f(FakeFlavor::kGithub, false,
-               [](const engine::QueueKey&, queue::PrNumber, const std::string&) -> Result<api::Mergeability> {
-                 return Transient("fetch failed");
-               });
+  ScriptedMerges merges([](const std::string&, const std::string&, std::int64_t,
+                           const std::string&) -> Result<engine::Mergeability> { return Transient("fetch failed"); });
+  ForgeSetup f(FakeFlavor::kGithub, false, &merges);
   f.Open(402);
   auto r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 402})");
   CHECK(r.status == 503);

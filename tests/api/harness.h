@@ -94,7 +94,7 @@ struct HarnessOptions {
   bool exec = false;                    // run an ExecService and mount its routes too
   forge::ForgeDirectory* forges = nullptr;
   forge::ConfigSource* configs = nullptr;
-  decltype(api::AdminDeps::conflicts) conflicts;
+  engine::MergeChecker* merges = nullptr;
   std::string public_url;
 };
 
@@ -148,7 +148,7 @@ class ApiHarness {
     deps.forges = options_.forges;
     deps.exec = exec_.get();
     deps.configs = options_.configs;
-    deps.conflicts = options_.conflicts;
+    deps.merges = options_.merges;
     api::MountAdminApi(server_, deps, {options_.admin_token, options_.public_url});
     api::MountDashboard(server_);
     port_ = server_.bind_to_any_port("127.0.0.1");

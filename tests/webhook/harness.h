@@ -49,12 +49,12 @@ class RecordingSink final : public engine::EventSink {
 };
 
 // Mergeability from the fake forge's own git repository (git merge-tree).
-class FakeMergeChecker final : public webhook::MergeChecker {
+class FakeMergeChecker final : public engine::MergeChecker {
  public:
   explicit FakeMergeChecker(FakeForge& fake) : fake_(fake) {}
-  Result<webhook::Mergeability> Check(const std::string&, const std::string& branch, std::int64_t,
+  Result<engine::Mergeability> Check(const std::string&, const std::string& branch, std::int64_t,
                                       const std::string& head) override {
-    webhook::Mergeability m;
+    engine::Mergeability m;
     m.clean = fake_.MergesCleanly(branch, head, &m.conflicting_paths);
     return m;
   }

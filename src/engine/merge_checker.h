@@ -1,6 +1,7 @@
 #pragma once
-// Asks the git layer whether a pull request's head merges cleanly into its
-// target. Declared here; app/ wires the real one (git/), tests use a fake.
+// A port: asks the git layer whether a pull request's head merges cleanly
+// into its target, for the comment command (webhook/) and admin enqueue
+// (api/). Declared here; app/ wires the real one (git/), tests use fakes.
 
 #include <cstdint>
 #include <string>
@@ -8,7 +9,7 @@
 
 #include "base/result.h"
 
-namespace mergeyard::webhook {
+namespace mergeyard::engine {
 
 struct Mergeability {
   bool clean = true;
@@ -25,4 +26,4 @@ class MergeChecker {
                                      std::int64_t pr, const std::string& head_sha) = 0;
 };
 
-}  // namespace mergeyard::webhook
+}  // namespace mergeyard::engine
