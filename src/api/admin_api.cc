@@ -122,6 +122,23 @@ void ListQueues(const Api& api, const Request&, Response& res) {
   SendJson(res, {{"queues", std::move(queues)}});
 }
 
+// Each batch gated on external CI gets "checks": [{"name","state",
+// "conclusion","url","source"}] and "checks_cached" (decided by the verdict
+// cache); other batches get neither.
+void AddRequiredChecks(const forge::CiGate& ci, const engine::QueueKey& key, json& queue) {
+  for (json& b : queue["batches"]) {
+    auto view = ci.View(key, b.value("id", queue::BatchId{0}));
+    if (!view) continue;
+    json checks = json::array();
+    for (const auto& c : view->checks) {
+      checks.push_back({{"name", c.name}, {"state", forge::CiStateName(c.state)}, {"conclusion", c.conclusion},
+                        {"url", c.url}, {"source", c.source}});
+    }
+    b["checks"] = std::move(checks);
+    b["checks_cached"] = view->cached;
+  }
+}
+
 void GetQueue(const Api& api, const Request& req, Response& res) {
   const std::string repo = req.matches[1];
   auto history_limit = IntParam(req, res, "history", kDefaultHistory, 0, kMaxHistory);
@@ -141,6 +158,7 @@ void GetQueue(const Api& api, const Request& req, Response& res) {
     }
     json q = QueueDetailJson(key, *state, rows, static_cast<std::size_t>(*history_limit));
     if (!history_error.empty()) q["history_error"] = history_error;
+    if (api.deps.ci) AddRequiredChecks(*api.deps.ci, key, q);
     queues.push_back(std::move(q));
   }
   SendJson(res, {{"repo", repo}, {"queues", std::move(queues)}});
@@ -297,7 +315,7 @@ void Cancel(const Api& api, const Request& req, Response& res) {
   if (!pr) return;
   auto keys = QueuesHolding(api, req, res, repo, *pr);
   if (!keys) return;
-  for (const auto& key : *keys) api.deps.engine->Post(key, queue::Cancel{*pr, "cancelled by the admin API"});
+  for (const auto& key : *keys) api.deps.engine->Post(key, queue::Cancel{*pr, queue::ReportReason::kCancelledByAdmin, ""});
   LOG_INFO("admin cancelled", {{"repo", repo}, {"pr", std::to_string(*pr)}});
   SendJson(res, {{"repo", repo}, {"branch", keys->front().branch}, {"pr", *pr}, {"status", "accepted"}},
            202);

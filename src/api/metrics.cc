@@ -15,8 +15,6 @@ using queue::ReportKind;
 
 double Seconds(Duration d) { return static_cast<double>(std::max<Duration>(d, 0)) / kSecond; }
 
-bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
-
 // Durations of queue life: a minute to two days.
 const std::vector<double> kQueueTimeBuckets = {30,   60,    120,   300,   600,   900,   1800,
                                                3600, 7200,  14400, 28800, 86400, 172800};
@@ -36,6 +34,18 @@ const char* RebuildCause(const queue::Event& e) {
       std::holds_alternative<queue::BatchBuilt>(e))
     return "batch_failed";
   return "other";
+}
+
+// The kick's reason label, from the report's facts: conflict, interaction
+// (it fails only with a change that landed), check_timeout, retries_exhausted
+// (a flaky-looking failure retried alone), test_failure (a step or a check).
+const char* KickReason(const queue::Report& r, bool retried) {
+  if (r.reason == queue::ReportReason::kConflict) return "conflict";
+  if (r.reason != queue::ReportReason::kFailed) return "other";
+  if (!r.fails_with.empty()) return "interaction";
+  if (r.failure == queue::FailureKind::kCheckTimeout) return "check_timeout";
+  if (retried) return "retries_exhausted";
+  return "test_failure";
 }
 
 const char* CancelTrigger(const queue::Event& e, bool pending_cancel) {
@@ -261,11 +271,7 @@ void QueueMetrics::Observe(const engine::QueueKey& key, const queue::Event& even
           if (before) s.time_to_merge->Observe(Seconds(now - before->enqueued_at));
           break;
         case ReportKind::kKicked: {
-          const char* reason = "other";
-          if (!r->paths.empty() || StartsWith(r->message, "Conflicts with")) reason = "conflict";
-          else if (before && before->retries_used > 0) reason = "retries_exhausted";
-          else if (!r->failed_step.empty() || StartsWith(r->message, "Failed")) reason = "test_failure";
-          s.Count(s.kicked, {reason}).Inc();
+          s.Count(s.kicked, {KickReason(*r, before && before->retries_used > 0)}).Inc();
           break;
         }
         case ReportKind::kCancelled:
@@ -278,7 +284,7 @@ void QueueMetrics::Observe(const engine::QueueKey& key, const queue::Event& even
   // ---- the summary for the next transition, and bisection depth ----
   std::map<queue::PrNumber, EntryMemo> entries;
   for (const auto& [pr, e] : after.entries) {
-    EntryMemo m{e.seq, e.enqueued_at, e.retries_used, false, !e.pending_cancel.empty()};
+    EntryMemo m{e.seq, e.enqueued_at, e.retries_used, false, e.pending_cancel.reason != queue::ReportReason::kNone};
     if (auto it = memo.entries.find(pr); it != memo.entries.end() && it->second.seq == e.seq)
       m.tested = it->second.tested;
     entries.emplace(pr, m);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/codec.h"
+#include "forge/report_text.h"
 
 namespace mergeyard::api {
 namespace {
@@ -154,7 +155,7 @@ json QueueSummaryJson(const engine::QueueKey& key, const queue::State& s) {
             {"bisect_nodes", nodes}}}};
 }
 
-json HistoryRowJson(const store::HistoryRow& row) {
+json HistoryRowJson(const store::HistoryRow& row, const std::string& branch) {
   json j = {{"id", row.id},
             {"at", row.at},
             {"kind", row.kind},
@@ -175,11 +176,22 @@ json HistoryRowJson(const store::HistoryRow& row) {
     j["started_at"] = Field<Time>(b, "started_at", 0);
     j["finished_at"] = Field<Time>(b, "finished_at", 0);
   } else {
-    j["message"] = Field<std::string>(d, "message", "");
-    j["commit"] = Field<std::string>(d, "commit", "");
-    j["failed_step"] = Field<std::string>(d, "failed_step", "");
-    j["log_url"] = Field<std::string>(d, "log_url", "");
-    j["paths"] = Field<std::vector<std::string>>(d, "paths", {});
+    auto effect = engine::EffectFromJson(d);
+    const queue::Report* r = effect.ok() ? std::get_if<queue::Report>(&*effect) : nullptr;
+    queue::Report report = r ? *r : queue::Report{};
+    j["reason"] = queue::ReportReasonName(report.reason);
+    // Rows written before reports were facts kept their words.
+    j["message"] = report.reason == queue::ReportReason::kNone && d.contains("message")
+                       ? Field<std::string>(d, "message", "")
+                       : forge::ReportMessage(report, branch);
+    j["commit"] = report.commit;
+    j["failure"] = report.reason == queue::ReportReason::kFailed
+                       ? json(queue::FailureKindName(report.failure)) : json(nullptr);
+    j["failed_step"] = report.failed_step;
+    j["log_url"] = report.log_url;
+    j["paths"] = report.paths;
+    j["fails_with"] = report.fails_with;
+    j["actor"] = report.actor;
   }
   return j;
 }
@@ -295,7 +307,7 @@ json QueueDetailJson(const engine::QueueKey& key, const queue::State& s,
 
   json rows = json::array();
   for (std::size_t i = 0; i < history.size() && i < history_limit; ++i)
-    rows.push_back(HistoryRowJson(history[i]));
+    rows.push_back(HistoryRowJson(history[i], key.branch));
   j["history"] = std::move(rows);
   return j;
 }

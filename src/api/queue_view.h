@@ -51,8 +51,10 @@ nlohmann::json QueueDetailJson(const engine::QueueKey& key, const queue::State& 
 // {"id","at","kind": batch|merged|kicked|cancelled,"pr","batch"} plus, for a
 // batch: "result","batch_kind","prs","base_sha","commit","failed_step",
 // "log_url","bisect_root","bisect_parent","started_at","finished_at"; for an
-// entry: "message","commit","failed_step","log_url","paths".
-nlohmann::json HistoryRowJson(const store::HistoryRow& row);
+// entry: "reason" (queue::ReportReasonName), "message" (forge::ReportMessage),
+// "commit", "failure" (step|check|check_timeout, kicks for failure only),
+// "failed_step", "log_url", "paths", "fails_with", "actor".
+nlohmann::json HistoryRowJson(const store::HistoryRow& row, const std::string& branch);
 
 // The bisection trees alone (see QueueDetailJson); at most `finished_limit`
 // finished ones.

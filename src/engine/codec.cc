@@ -28,6 +28,45 @@ NLOHMANN_JSON_SERIALIZE_ENUM(ReportKind, {{ReportKind::kQueued, "queued"},
                                           {ReportKind::kMerged, "merged"},
                                           {ReportKind::kKicked, "kicked"},
                                           {ReportKind::kCancelled, "cancelled"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(FailureKind, {{FailureKind::kStep, "step"},
+                                           {FailureKind::kCheck, "check"},
+                                           {FailureKind::kCheckTimeout, "check_timeout"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(ReportReason, {{ReportReason::kNone, "none"},
+                                            {ReportReason::kAccepted, "accepted"},
+                                            {ReportReason::kAlreadyQueued, "already_queued"},
+                                            {ReportReason::kBatchStarted, "batch_started"},
+                                            {ReportReason::kTargetMoved, "target_moved"},
+                                            {ReportReason::kBatchAheadFailed, "batch_ahead_failed"},
+                                            {ReportReason::kBatchAheadChanged, "batch_ahead_changed"},
+                                            {ReportReason::kConflictsAhead, "conflicts_ahead"},
+                                            {ReportReason::kBuildFailed, "build_failed"},
+                                            {ReportReason::kPassedAlone, "passed_alone"},
+                                            {ReportReason::kLandRejected, "land_rejected"},
+                                            {ReportReason::kLanded, "landed"},
+                                            {ReportReason::kFailed, "failed"},
+                                            {ReportReason::kConflict, "conflict"},
+                                            {ReportReason::kCancelledBy, "cancelled_by"},
+                                            {ReportReason::kCancelledByAdmin, "cancelled_by_admin"},
+                                            {ReportReason::kClosed, "closed"},
+                                            {ReportReason::kNewHead, "new_head"},
+                                            {ReportReason::kReplaced, "replaced"}})
+
+// A state written before causes were facts holds a string: empty for none,
+// else a cancel whose words are gone (the admin's, the plainest).
+inline void to_json(nlohmann::json& j, const CancelCause& c) {
+  j = nlohmann::json{{"reason", c.reason}, {"actor", c.actor}, {"head_sha", c.head_sha}};
+}
+inline void from_json(const nlohmann::json& j, CancelCause& c) {
+  c = CancelCause{};
+  if (j.is_string()) {
+    if (!j.get<std::string>().empty()) c.reason = ReportReason::kCancelledByAdmin;
+    return;
+  }
+  if (!j.is_object()) return;
+  c.reason = j.value("reason", ReportReason::kNone);
+  c.actor = j.value("actor", std::string());
+  c.head_sha = j.value("head_sha", std::string());
+}
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QueueConfig, target_batch_size, max_wait,
                                                 concurrency, pending_failure_depth,
@@ -40,27 +79,30 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Entry, pr, head_sha, priority, e
                                                 passed_half_of)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Batch, id, kind, prs, state, parent, base_sha,
                                                 commit, created_at, started_at, finished_at,
-                                                bisect_root, bisect_parent, sibling, failed_step,
-                                                log_url)
+                                                bisect_root, bisect_parent, sibling, failure,
+                                                failed_step, log_url, failure_detail)
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EntryRef, pr, head_sha)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BuildBatch, batch, base_sha, tip, entries, method)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StartRun, batch, commit)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StartRun, batch, commit, started_at)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CancelRun, batch)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Land, batch, commit, expected_tip, prs)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Report, pr, kind, message, batch, commit,
-                                                failed_step, log_url, paths)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Report, pr, kind, reason, batch, commit, position,
+                                                batches_ahead, failure, failed_step, log_url,
+                                                failure_detail, base_sha, bisect_root, attempts,
+                                                fails_with, paths, actor, head_sha, detail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ArmTimer, at)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BatchDone, batch, result)
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Enqueue, pr, head_sha, priority)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Cancel, pr, reason)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Enqueue, pr, head_sha, priority, priority_given)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Cancel, pr, reason, actor)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HeadChanged, pr, head_sha)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Reprioritize, pr, priority)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MergeConflict, pr, paths, with_tip)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BatchBuilt, batch, commit, conflicts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BuildFailed, batch, message)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunFinished, batch, passed, failed_step, log_url)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunFinished, batch, passed, failed_step, log_url,
+                                                failure, failure_detail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LandResult, batch, landed, tip)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetMoved, tip)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SetPaused, paused)

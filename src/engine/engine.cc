@@ -130,62 +130,29 @@ void Engine::RunEffects(const QueueKey& key, const std::vector<queue::Effect>& e
   for (const queue::Effect& e : effects) RunEffect(key, e);
 }
 
-void Engine::RunEffect(const QueueKey& key, const queue::Effect& effect) {
-  if (ports_.log_transitions) LogEffect(key, effect);
-  std::visit(
-      [&](const auto& e) {
-        using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, queue::BuildBatch>) ports_.git->Build(key, e, *this);
-        else if constexpr (std::is_same_v<T, queue::StartRun>) ports_.run->Start(key, e, *this);
-        else if constexpr (std::is_same_v<T, queue::CancelRun>) ports_.run->Cancel(key, e);
-        else if constexpr (std::is_same_v<T, queue::Land>) ports_.git->Land(key, e, *this);
-        else if constexpr (std::is_same_v<T, queue::Report>) ports_.forge->Report(key, e);
-        else if constexpr (std::is_same_v<T, queue::ArmTimer>) ports_.timer->Arm(key, e.at, *this);
-        else if constexpr (std::is_same_v<T, queue::BatchDone>) ports_.git->Drop(key, e);
-      },
-      effect);
-}
-
 namespace {
 
-// Work that was in flight when the process stopped, derived from the state:
-// builds, runs and landings are asked for again (the ports re-attach or
-// answer idempotently), and the formation timer is re-armed.
-std::vector<queue::Effect> InFlight(const queue::State& s) {
-  std::vector<queue::Effect> out;
-  for (const auto& [id, b] : s.batches) {
-    switch (b.state) {
-      case queue::BatchState::kBuilding: {
-        queue::BuildBatch build{id, b.base_sha, s.tip, {}, s.config.merge_method};
-        for (auto pr : b.prs) build.entries.push_back({pr, s.entries.at(pr).head_sha});
-        out.push_back(std::move(build));
-        break;
-      }
-      case queue::BatchState::kTesting:
-        out.push_back(queue::StartRun{id, b.commit});
-        break;
-      default:
-        break;
-    }
-  }
-  if (s.landing != 0 && s.batches.count(s.landing)) {
-    const queue::Batch& b = s.batches.at(s.landing);
-    // The landing expected the base of the front batch it covers.
-    const queue::Batch& front =
-        b.kind == queue::BatchKind::kMain ? s.batches.at(s.main.front()) : b;
-    out.push_back(queue::Land{b.id, b.commit, front.base_sha, queue::PrsLandingWith(s, b.id)});
-  }
-  if (s.timer_at != 0) out.push_back(queue::ArmTimer{s.timer_at});
-  return out;
-}
-
-bool ReissuedFromState(const queue::Effect& e) {
-  return std::holds_alternative<queue::BuildBatch>(e) ||
-         std::holds_alternative<queue::StartRun>(e) || std::holds_alternative<queue::Land>(e) ||
-         std::holds_alternative<queue::ArmTimer>(e);
-}
+// One overload per effect type and no catch-all: an effect type added to
+// queue::Effect without a port to carry it out does not compile.
+struct EffectRunner {
+  const QueueKey& key;
+  const Ports& ports;
+  EventSink& sink;
+  void operator()(const queue::BuildBatch& e) const { ports.git->Build(key, e, sink); }
+  void operator()(const queue::StartRun& e) const { ports.run->Start(key, e, sink); }
+  void operator()(const queue::CancelRun& e) const { ports.run->Cancel(key, e); }
+  void operator()(const queue::Land& e) const { ports.git->Land(key, e, sink); }
+  void operator()(const queue::Report& e) const { ports.forge->Report(key, e); }
+  void operator()(const queue::ArmTimer& e) const { ports.timer->Arm(key, e.at, sink); }
+  void operator()(const queue::BatchDone& e) const { ports.git->Drop(key, e); }
+};
 
 }  // namespace
+
+void Engine::RunEffect(const QueueKey& key, const queue::Effect& effect) {
+  if (ports_.log_transitions) LogEffect(key, effect);
+  std::visit(EffectRunner{key, ports_, *this}, effect);
+}
 
 Status Engine::Recover() {
   if (!ports_.store) return Ok();
@@ -199,12 +166,12 @@ Status Engine::Recover() {
     // Reports, cancellations and ref drops of unfinished transitions, in order.
     for (const StoredQueue::Pending& p : q.pending) {
       for (const queue::Effect& e : p.effects) {
-        if (!ReissuedFromState(e)) RunEffect(q.key, e);
+        if (!queue::IsInFlightKind(e)) RunEffect(q.key, e);
       }
       Status done = ports_.store->Completed(p.transition);
       if (!done.ok()) return done;
     }
-    RunEffects(q.key, InFlight(q.state));
+    RunEffects(q.key, queue::InFlightEffects(q.state));
     LOG_INFO("recovered queue", {{"queue", q.key.ToString()},
                                   {"entries", std::to_string(q.state.entries.size())},
                                   {"batches", std::to_string(q.state.batches.size())}});

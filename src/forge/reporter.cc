@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "forge/report_text.h"
 
 namespace mergeyard::forge {
 
@@ -20,18 +21,6 @@ StatusState StateFor(queue::ReportKind k) {
     case queue::ReportKind::kCancelled: return StatusState::kError;
   }
   return StatusState::kPending;
-}
-
-std::string Headline(queue::ReportKind k) {
-  switch (k) {
-    case queue::ReportKind::kQueued: return "Queued";
-    case queue::ReportKind::kTesting: return "Testing";
-    case queue::ReportKind::kReturned: return "Back in the queue";
-    case queue::ReportKind::kMerged: return "Merged";
-    case queue::ReportKind::kKicked: return "Kicked out of the queue";
-    case queue::ReportKind::kCancelled: return "Removed from the queue";
-  }
-  return "";
 }
 
 }  // namespace
@@ -209,8 +198,8 @@ Status Reporter::UpsertStatusComment(ForgeApi& api, const std::string& repo, std
 }
 
 std::string Reporter::Render(const engine::QueueKey& key, const queue::Report& r, Time at) {
-  std::string text = "**mergeyard: " + Headline(r.kind) + "**";
-  if (!r.message.empty()) text += "\n\n" + r.message;
+  std::string text = "**mergeyard: " + ReportHeadline(r.kind) + "**";
+  text += "\n\n" + ReportMessage(r, key.branch);
   if (r.batch > 0) {
     text += "\n\nBatch [" + std::to_string(r.batch) + "](" + DashboardLink(key.repo, r.batch) + ")";
     text += " on `" + key.branch + "`.";
@@ -247,7 +236,7 @@ Status Reporter::RunReport(ForgeApi& api, const engine::QueueKey& key, const que
   CommitStatus status;
   status.context = options_.status_context;
   status.state = StateFor(r.kind);
-  status.description = Headline(r.kind) + (r.message.empty() ? "" : ": " + r.message.substr(0, r.message.find('\n')));
+  status.description = ReportHeadline(r.kind) + ": " + ReportSummaryLine(r, key.branch);
   status.summary = Render(key, r, at);
   status.target_url = r.log_url.empty() || r.kind != queue::ReportKind::kKicked
                           ? DashboardLink(key.repo, r.batch) : r.log_url;
@@ -264,7 +253,7 @@ Status Reporter::RunReport(ForgeApi& api, const engine::QueueKey& key, const que
     batch.context = options_.status_context + "/batch";
     batch.description = r.kind == queue::ReportKind::kMerged
                             ? "Tested and landed by mergeyard (batch " + std::to_string(r.batch) + ")"
-                            : "Batch " + std::to_string(r.batch) + ": " + Headline(r.kind);
+                            : "Batch " + std::to_string(r.batch) + ": " + ReportHeadline(r.kind);
     if (Status st = api.SetStatus(key.repo, batch); !st.ok()) return st;
   }
   if (r.kind == queue::ReportKind::kMerged) return Land(api, key, r);

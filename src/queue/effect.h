@@ -28,10 +28,13 @@ struct BuildBatch {
   MergeMethod method = MergeMethod::kMerge;
 };
 
-// Run the pipeline on `commit`. Answer: RunFinished.
+// Test `commit`: its pipeline steps and its required external checks.
+// `started_at` is when the run first started (kept when it is re-issued
+// after a restart), so deadlines survive restarts. Answer: RunFinished.
 struct StartRun {
   BatchId batch = 0;
   std::string commit;
+  Time started_at = 0;
 };
 
 // The run for `batch` is no longer wanted. No answer.
@@ -49,7 +52,7 @@ struct Land {
 };
 
 enum class ReportKind {
-  kQueued,     // accepted; message has the position
+  kQueued,     // accepted (or already queued); `position`
   kTesting,    // a batch holding it started testing
   kReturned,   // back to waiting (rebuilt, conflicted with a batch ahead)
   kMerged,     // ended: landed
@@ -59,17 +62,33 @@ enum class ReportKind {
 
 const char* ReportKindName(ReportKind k);
 
+// ReportReason (types.h) says why, as a fact.
+
+
 // Tell the pull request. Merged, kicked and cancelled end the entry: each
-// entry gets exactly one of them.
+// entry gets exactly one of them. Fields other than pr/kind/reason are set
+// where the reason says so and left empty otherwise.
 struct Report {
   PrNumber pr = 0;
   ReportKind kind = ReportKind::kQueued;
-  std::string message;
+  ReportReason reason = ReportReason::kNone;
   BatchId batch = 0;
-  std::string commit;          // merged: the commit it landed in
-  std::string failed_step;     // kicked
-  std::string log_url;         // kicked
-  std::vector<std::string> paths;  // kicked for conflict
+  std::string commit;            // merged: the commit it landed in; testing: the batch commit
+  int position = 0;              // queued: 1-based place among waiting entries, 0 if not waiting
+  int batches_ahead = 0;         // queued: the batch it is expected in, counted from now
+  // kicked for failure:
+  FailureKind failure = FailureKind::kStep;
+  std::string failed_step;       // the step, or the external check
+  std::string log_url;           // the step's log, or the check's own page
+  std::string failure_detail;    // the forge's word for a failed check ("timed_out"), or the timeout
+  std::string base_sha;          // the commit it failed alone on
+  BatchId bisect_root = 0;       // the failed batch whose bisection found it; 0 when none
+  int attempts = 0;              // how many times it failed alone (singleton retries + 1)
+  std::vector<PrNumber> fails_with;  // interaction partners that landed since
+  std::vector<std::string> paths;    // kicked for conflict
+  std::string actor;             // cancelled by
+  std::string head_sha;          // new head / replaced by
+  std::string detail;            // build failed: git's words (never secrets)
 };
 
 // Fire TimerFired at `at` (or later). Arming again replaces the previous timer.

@@ -11,7 +11,7 @@ struct Printer {
            " prio=" + std::to_string(e.priority) + "}";
   }
   std::string operator()(const Cancel& e) const {
-    return "Cancel{pr=" + std::to_string(e.pr) + " " + e.reason + "}";
+    return "Cancel{pr=" + std::to_string(e.pr) + " " + ReportReasonName(e.reason) + "}";
   }
   std::string operator()(const HeadChanged& e) const {
     return "HeadChanged{pr=" + std::to_string(e.pr) + " head=" + Short(e.head_sha) + "}";

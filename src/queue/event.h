@@ -13,17 +13,21 @@
 namespace mergeyard::queue {
 
 // `!integrate` (or the admin API). Re-enqueueing a live entry with a new head
-// replaces it; with the same head it only updates the priority.
+// replaces it; with the same head it only updates the priority. Without
+// `priority_given` (a plain `!integrate`), a live entry keeps its priority.
 struct Enqueue {
   PrNumber pr = 0;
   std::string head_sha;
   int priority = kPriorityNormal;
+  bool priority_given = true;
 };
 
-// `!integrate cancel`, the admin API, or the pull request closed.
+// `!integrate cancel`, the admin API, or the pull request closed. `reason` is
+// kCancelledBy (with `actor`), kCancelledByAdmin or kClosed.
 struct Cancel {
   PrNumber pr = 0;
-  std::string reason;
+  ReportReason reason = ReportReason::kCancelledByAdmin;
+  std::string actor;
 };
 
 // A push to the pull request: the entry is removed unless the head is the pinned one.
@@ -57,11 +61,16 @@ struct BuildFailed {
   std::string message;
 };
 
+// `failed_step` names the failing step or required check, `log_url` its log
+// or the check's own page; `failure_detail` is the forge's word for a failed
+// check ("timed_out") or, for kCheckTimeout, the timeout ("2h").
 struct RunFinished {
   BatchId batch = 0;
   bool passed = false;
   std::string failed_step;
   std::string log_url;
+  FailureKind failure = FailureKind::kStep;
+  std::string failure_detail;
 };
 
 // Answer to Land. When not landed, `tip` is where the target really is.

@@ -24,36 +24,34 @@ class Machine {
   // ---- events ---------------------------------------------------------------
 
   void On(const Enqueue& e) {
+    int priority = e.priority;
     if (Entry* old = FindEntry(e.pr)) {
+      if (!e.priority_given) priority = old->priority;
       if (old->head_sha == e.head_sha) {
-        SetPriority(*old, e.priority);
-        Report r = MakeReport(e.pr, ReportKind::kQueued, "Already queued" + PositionText(e.pr) + ".");
-        Emit(std::move(r));
+        SetPriority(*old, priority);
+        Emit(Queued(e.pr, ReportReason::kAlreadyQueued));
         return;
       }
-      RemoveEntry(e.pr, ReportKind::kCancelled, "replaced by a new `!integrate` on " +
-                                                    e.head_sha.substr(0, 10));
+      RemoveEntry(e.pr, CancelCause{ReportReason::kReplaced, "", e.head_sha});
       if (FindEntry(e.pr)) return;  // frozen in a landing: the new command waits
     }
     Entry entry;
     entry.pr = e.pr;
     entry.head_sha = e.head_sha;
-    entry.priority = e.priority;
+    entry.priority = priority;
     entry.enqueued_at = now_;
     entry.seq = s_.next_seq++;
     s_.entries[e.pr] = entry;
     IndexWaiting(entry);
-    Emit(MakeReport(e.pr, ReportKind::kQueued, "Queued" + PositionText(e.pr) + "."));
+    Emit(Queued(e.pr, ReportReason::kAccepted));
   }
 
-  void On(const Cancel& e) { RemoveEntry(e.pr, ReportKind::kCancelled, e.reason); }
+  void On(const Cancel& e) { RemoveEntry(e.pr, CancelCause{e.reason, e.actor, ""}); }
 
   void On(const HeadChanged& e) {
     Entry* entry = FindEntry(e.pr);
     if (!entry || entry->head_sha == e.head_sha) return;
-    RemoveEntry(e.pr, ReportKind::kCancelled,
-                "new commits were pushed (" + e.head_sha.substr(0, 10) +
-                    "); comment `!integrate` again to queue them");
+    RemoveEntry(e.pr, CancelCause{ReportReason::kNewHead, "", e.head_sha});
   }
 
   void On(const Reprioritize& e) {
@@ -72,9 +70,9 @@ class Machine {
     b->commit = e.commit;
     SetState(*b, BatchState::kTesting);
     b->started_at = now_;
-    Emit(StartRun{b->id, b->commit});
+    Emit(StartRun{b->id, b->commit, now_});
     for (PrNumber pr : b->prs) {
-      Report r = MakeReport(pr, ReportKind::kTesting, "Testing in batch #" + std::to_string(b->id) + ".");
+      Report r = MakeReport(pr, ReportKind::kTesting, ReportReason::kBatchStarted);
       r.batch = b->id;
       r.commit = b->commit;
       Emit(std::move(r));
@@ -90,7 +88,9 @@ class Machine {
       b->base_sha.clear();
       return;
     }
-    DissolveMainFrom(IndexInMain(b->id), "the batch could not be built: " + e.message);
+    Report why = Why(ReportReason::kBuildFailed);
+    why.detail = e.message;
+    DissolveMainFrom(IndexInMain(b->id), why);
   }
 
   void On(const RunFinished& e) {
@@ -98,8 +98,10 @@ class Machine {
     if (!b || b->state != BatchState::kTesting) return;  // stale or cancelled
     b->finished_at = now_;
     if (!e.passed) {
+      b->failure = e.failure;
       b->failed_step = e.failed_step;
       b->log_url = e.log_url;
+      b->failure_detail = e.failure_detail;
     }
     SetState(*b, e.passed ? BatchState::kPassed : BatchState::kFailed);
     if (e.passed) {
@@ -132,8 +134,9 @@ class Machine {
     }
     SetTip(e.tip);
     RestartUnstartedBisectNodes();
-    DissolveMainFrom(FirstUnfrozenMainIndex(), "the target branch moved; rebuilding on " +
-                                                   e.tip.substr(0, 10));
+    Report why = Why(ReportReason::kTargetMoved);
+    why.commit = e.tip;
+    DissolveMainFrom(FirstUnfrozenMainIndex(), why);
   }
 
   void On(const TimerFired&) {
@@ -175,7 +178,7 @@ class Machine {
         for (PrNumber other : s_.entries.at(pr).apart_from) {
           if (Entry* o = FindEntry(other)) o->apart_landed.push_back(pr);
         }
-        Report r = MakeReport(pr, ReportKind::kMerged, "Landed in " + commit.substr(0, 10) + ".");
+        Report r = MakeReport(pr, ReportKind::kMerged, ReportReason::kLanded);
         r.batch = id;
         r.commit = commit;
         EndEntry(pr, std::move(r));
@@ -187,15 +190,18 @@ class Machine {
     // under every main batch built on the old tip.
     if (!s_.main.empty()) {
       const Batch& front = s_.batches.at(s_.main.front());
-      if (!front.base_sha.empty() && front.base_sha != s_.tip)
-        DissolveMainFrom(0, "the target branch moved; rebuilding");
+      if (!front.base_sha.empty() && front.base_sha != s_.tip) {
+        Report why = Why(ReportReason::kTargetMoved);
+        why.commit = s_.tip;
+        DissolveMainFrom(0, why);
+      }
     }
   }
 
   void LandRejected(Batch& b, const std::string& actual_tip) {
     s_.landing = 0;
     if (!actual_tip.empty()) SetTip(actual_tip);
-    std::string reason = "the target branch moved before landing; rebuilding";
+    const Report reason = Why(ReportReason::kLandRejected);
     if (b.kind == BatchKind::kMain) {
       DissolveMainFrom(0, reason);
     } else {
@@ -269,7 +275,7 @@ class Machine {
     for (BatchId id : stale) {
       Batch& b = s_.batches.at(id);
       for (PrNumber pr : b.prs) s_.entries.at(pr).pretested = true;  // not waiting: not indexed
-      ReturnBatchEntries(b, "passed in isolation; retesting on the current target");
+      ReturnBatchEntries(b, Why(ReportReason::kPassedAlone));
       FinishBatch(id);
     }
   }
@@ -308,7 +314,7 @@ class Machine {
     const Batch* base = index == 0 ? nullptr : FindBatch(s_.main[index - 1]);
     bool evidence = !base || base->state == BatchState::kPassed ||
                     base->state == BatchState::kLanding;
-    DissolveMainFrom(index + 1, "a batch ahead failed; rebuilding without it");
+    DissolveMainFrom(index + 1, Why(ReportReason::kBatchAheadFailed));
     s_.main.erase(s_.main.begin() + index);
     BisectFailed(s_.batches.at(id), evidence);
   }
@@ -337,37 +343,22 @@ class Machine {
       NewBisectNode(prs, root, done.id);
       return;
     }
-    Report r = MakeReport(pr, ReportKind::kKicked, KickMessage(done, root, entry));
-    r.batch = done.id;
-    r.failed_step = done.failed_step;
-    r.log_url = done.log_url;
-    EndEntry(pr, std::move(r));
+    EndEntry(pr, Kick(done, root, entry));
   }
 
-  std::string KickMessage(const Batch& failed, BatchId root, const Entry& entry) const {
-    std::string msg = "Failed";
-    if (!failed.failed_step.empty()) msg += " step `" + failed.failed_step + "`";
-    msg += " when tested alone on " + failed.base_sha.substr(0, 10);
-    if (root != failed.id) msg += " (bisection of batch #" + std::to_string(root) + ")";
-    if (s_.config.singleton_retries > 0)
-      msg += ", " + std::to_string(s_.config.singleton_retries + 1) + " times";
-    msg += ".";
-    if (!entry.apart_landed.empty()) {
-      // Interaction suspects of it that landed since (HalfPassed).
-      const auto& landed = entry.apart_landed;
-      bool one = landed.size() == 1;
-      msg += " It passed when bisected apart from ";
-      for (size_t i = 0; i < landed.size(); ++i) {
-        if (i) msg += i + 1 == landed.size() ? " and " : ", ";
-        msg += "#" + std::to_string(landed[i]);
-      }
-      msg += one ? ", which has" : ", which have";
-      msg += " landed since: it fails together with " +
-             std::string(one ? "that change" : "those changes") + ". Rebase on " +
-             s_.target_branch + " and fix the combination.";
-    }
-    if (!failed.log_url.empty()) msg += " Log: " + failed.log_url;
-    return msg;
+  // The culprit's kick: every fact a person needs to fix it.
+  Report Kick(const Batch& failed, BatchId root, const Entry& entry) const {
+    Report r = MakeReport(entry.pr, ReportKind::kKicked, ReportReason::kFailed);
+    r.batch = failed.id;
+    r.failure = failed.failure;
+    r.failed_step = failed.failed_step;
+    r.log_url = failed.log_url;
+    r.failure_detail = failed.failure_detail;
+    r.base_sha = failed.base_sha;
+    r.bisect_root = root != failed.id ? root : 0;
+    r.attempts = s_.config.singleton_retries + 1;
+    r.fails_with = entry.apart_landed;  // interaction suspects that landed since (HalfPassed)
+    return r;
   }
 
   // A bisection half passed. If the other half of the same failed batch has
@@ -656,20 +647,20 @@ class Machine {
   // ---- removing entries and batches -----------------------------------------
 
   // Takes an entry out wherever it is (rule 8) and ends it with `kind`.
-  void RemoveEntry(PrNumber pr, ReportKind kind, const std::string& reason) {
+  void RemoveEntry(PrNumber pr, const CancelCause& cause) {
     Entry* entry = FindEntry(pr);
     if (!entry) return;
     if (IsFrozen(*entry)) {
-      entry->pending_cancel = reason;
+      entry->pending_cancel = cause;
       return;
     }
     BatchId holder = entry->batch;
-    EndEntry(pr, MakeReport(pr, kind, Capitalised(reason)));
+    EndEntry(pr, Cancelled(pr, cause));
     Batch* b = FindBatch(holder);
     if (!b) return;
     b->prs.erase(std::remove(b->prs.begin(), b->prs.end(), pr), b->prs.end());
     if (b->kind == BatchKind::kMain) {
-      DissolveMainFrom(IndexInMain(b->id), "a batch ahead changed; rebuilding");
+      DissolveMainFrom(IndexInMain(b->id), Why(ReportReason::kBatchAheadChanged));
       return;
     }
     // A bisection node is retested without the entry.
@@ -701,7 +692,7 @@ class Machine {
 
   // Main batches from `index` to the end are taken apart; their entries wait
   // again (keeping their places) and form new batches on the current base.
-  void DissolveMainFrom(size_t index, const std::string& reason) {
+  void DissolveMainFrom(size_t index, const Report& reason) {
     while (s_.main.size() > index) {
       BatchId id = s_.main.back();
       s_.main.pop_back();
@@ -712,21 +703,25 @@ class Machine {
     }
   }
 
-  void ReturnBatchEntries(const Batch& b, const std::string& reason) {
+  void ReturnBatchEntries(const Batch& b, const Report& reason) {
     for (PrNumber pr : b.prs) ReturnToWaiting(pr, reason);
   }
 
-  void ReturnToWaiting(PrNumber pr, const std::string& reason) {
+  // `reason`: a Why() report naming the reason and its facts.
+  void ReturnToWaiting(PrNumber pr, const Report& reason) {
     Entry* e = FindEntry(pr);
     if (!e) return;
     SetStatus(*e, EntryStatus::kWaiting);
     e->batch = 0;
-    if (!e->pending_cancel.empty()) {
-      std::string why = e->pending_cancel;
-      EndEntry(pr, MakeReport(pr, ReportKind::kCancelled, Capitalised(why)));
+    if (e->pending_cancel.reason != ReportReason::kNone) {
+      const CancelCause cause = e->pending_cancel;
+      EndEntry(pr, Cancelled(pr, cause));
       return;
     }
-    Emit(MakeReport(pr, ReportKind::kReturned, Capitalised(reason) + "."));
+    Report r = reason;
+    r.pr = pr;
+    r.kind = ReportKind::kReturned;
+    Emit(std::move(r));
   }
 
   void TakeOutConflicting(Batch& b, const MergeConflict& c) {
@@ -734,15 +729,12 @@ class Machine {
     if (it == b.prs.end()) return;
     b.prs.erase(it);
     if (c.with_tip || b.kind == BatchKind::kBisect) {
-      std::string files;
-      for (const auto& p : c.paths) files += (files.empty() ? "" : ", ") + p;
-      Report r = MakeReport(c.pr, ReportKind::kKicked,
-                            "Conflicts with " + s_.target_branch + " in: " + files + ".");
+      Report r = MakeReport(c.pr, ReportKind::kKicked, ReportReason::kConflict);
       r.batch = b.id;
       r.paths = c.paths;
       EndEntry(c.pr, std::move(r));
     } else {
-      ReturnToWaiting(c.pr, "conflicts with a batch ahead; it will be retried on the new base");
+      ReturnToWaiting(c.pr, Why(ReportReason::kConflictsAhead));
     }
   }
 
@@ -822,25 +814,30 @@ class Machine {
     Emit(std::move(report));
   }
 
-  Report MakeReport(PrNumber pr, ReportKind kind, std::string message) const {
+  static Report MakeReport(PrNumber pr, ReportKind kind, ReportReason reason) {
     Report r;
     r.pr = pr;
     r.kind = kind;
-    r.message = std::move(message);
+    r.reason = reason;
     return r;
   }
 
-  std::string PositionText(PrNumber pr) const {
-    int pos = WaitingPosition(s_, pr);
-    if (pos == 0) return "";
-    int batch = (pos + s_.config.target_batch_size - 1) / s_.config.target_batch_size;
-    return " at position " + std::to_string(pos) + " (expected in batch " + std::to_string(batch) +
-           " from now)";
+  // A reason for returning entries, filled in per entry by ReturnToWaiting.
+  static Report Why(ReportReason reason) { return MakeReport(0, ReportKind::kReturned, reason); }
+
+  Report Queued(PrNumber pr, ReportReason reason) const {
+    Report r = MakeReport(pr, ReportKind::kQueued, reason);
+    r.position = WaitingPosition(s_, pr);
+    if (r.position > 0)
+      r.batches_ahead = (r.position + s_.config.target_batch_size - 1) / s_.config.target_batch_size;
+    return r;
   }
 
-  static std::string Capitalised(std::string s) {
-    if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
-    return s;
+  static Report Cancelled(PrNumber pr, const CancelCause& cause) {
+    Report r = MakeReport(pr, ReportKind::kCancelled, cause.reason);
+    r.actor = cause.actor;
+    r.head_sha = cause.head_sha;
+    return r;
   }
 
   Entry* FindEntry(PrNumber pr) {
@@ -875,6 +872,32 @@ class Machine {
 
 void StepInPlace(State& state, const Event& event, Time now, std::vector<Effect>& effects) {
   Machine(state, now, effects).Handle(event);
+}
+
+std::vector<Effect> InFlightEffects(const State& s) {
+  std::vector<Effect> out;
+  for (const auto& [id, b] : s.batches) {
+    if (b.state == BatchState::kBuilding) {
+      BuildBatch build{id, b.base_sha, s.tip, {}, s.config.merge_method};
+      for (PrNumber pr : b.prs) build.entries.push_back({pr, s.entries.at(pr).head_sha});
+      out.push_back(std::move(build));
+    } else if (b.state == BatchState::kTesting) {
+      out.push_back(StartRun{id, b.commit, b.started_at});
+    }
+  }
+  if (s.landing != 0 && s.batches.count(s.landing)) {
+    const Batch& b = s.batches.at(s.landing);
+    // The landing expected the base of the front batch it covers.
+    const Batch& front = b.kind == BatchKind::kMain ? s.batches.at(s.main.front()) : b;
+    out.push_back(Land{b.id, b.commit, front.base_sha, PrsLandingWith(s, b.id)});
+  }
+  if (s.timer_at != 0) out.push_back(ArmTimer{s.timer_at});
+  return out;
+}
+
+bool IsInFlightKind(const Effect& e) {
+  return std::holds_alternative<BuildBatch>(e) || std::holds_alternative<StartRun>(e) ||
+         std::holds_alternative<Land>(e) || std::holds_alternative<ArmTimer>(e);
 }
 
 StepResult Step(const State& state, const Event& event, Time now) {

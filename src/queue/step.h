@@ -75,4 +75,16 @@ StepResult Step(const State& state, const Event& event, Time now);
 // that own the state (the Engine) and must not pay for a copy per event.
 void StepInPlace(State& state, const Event& event, Time now, std::vector<Effect>& effects);
 
+// The work a state has in flight, as the effects that asked for it: a
+// BuildBatch for every batch building, a StartRun (with its first start
+// time) for every batch testing, the Land of the batch landing, and the
+// formation timer. After a restart the engine carries these out again; the
+// ports treat them idempotently (a build is redone, a run re-attaches, a
+// landing already done answers landed).
+std::vector<Effect> InFlightEffects(const State& state);
+
+// Whether `effect` is one InFlightEffects re-derives from the state (and so
+// need not be replayed from an outbox).
+bool IsInFlightKind(const Effect& effect);
+
 }  // namespace mergeyard::queue

@@ -20,6 +20,40 @@ const char* BatchStateName(BatchState s) {
 
 const char* BatchKindName(BatchKind k) { return k == BatchKind::kMain ? "main" : "bisect"; }
 
+const char* FailureKindName(FailureKind k) {
+  switch (k) {
+    case FailureKind::kStep: return "step";
+    case FailureKind::kCheck: return "check";
+    case FailureKind::kCheckTimeout: return "check_timeout";
+  }
+  return "?";
+}
+
+const char* ReportReasonName(ReportReason r) {
+  switch (r) {
+    case ReportReason::kNone: return "none";
+    case ReportReason::kAccepted: return "accepted";
+    case ReportReason::kAlreadyQueued: return "already_queued";
+    case ReportReason::kBatchStarted: return "batch_started";
+    case ReportReason::kTargetMoved: return "target_moved";
+    case ReportReason::kBatchAheadFailed: return "batch_ahead_failed";
+    case ReportReason::kBatchAheadChanged: return "batch_ahead_changed";
+    case ReportReason::kConflictsAhead: return "conflicts_ahead";
+    case ReportReason::kBuildFailed: return "build_failed";
+    case ReportReason::kPassedAlone: return "passed_alone";
+    case ReportReason::kLandRejected: return "land_rejected";
+    case ReportReason::kLanded: return "landed";
+    case ReportReason::kFailed: return "failed";
+    case ReportReason::kConflict: return "conflict";
+    case ReportReason::kCancelledBy: return "cancelled_by";
+    case ReportReason::kCancelledByAdmin: return "cancelled_by_admin";
+    case ReportReason::kClosed: return "closed";
+    case ReportReason::kNewHead: return "new_head";
+    case ReportReason::kReplaced: return "replaced";
+  }
+  return "?";
+}
+
 namespace {
 
 bool Before(const Entry& a, const Entry& b) {

@@ -25,6 +25,47 @@ constexpr int kPriorityLow = 64;
 constexpr int kPriorityNormal = 128;
 constexpr int kPriorityHigh = 192;
 
+// What failed a run: a pipeline step, a required external check (DESIGN.md
+// section 7), or a required check that never reported within its timeout.
+enum class FailureKind { kStep, kCheck, kCheckTimeout };
+
+const char* FailureKindName(FailureKind k);  // "step", "check", "check_timeout"
+
+// Why a report was made, as a fact. The words people read are made from the
+// Report in one place at the forge edge (forge/report_text.h); metrics, the
+// API and the dashboard read these fields, never the words.
+enum class ReportReason {
+  kNone,
+  kAccepted,           // queued: newly accepted
+  kAlreadyQueued,      // queued: the same head again (its priority updated)
+  kBatchStarted,       // testing
+  kTargetMoved,        // returned: the target moved; `commit` is the new tip when known
+  kBatchAheadFailed,   // returned: a batch it was stacked on failed
+  kBatchAheadChanged,  // returned: an entry of a batch ahead (or of its own batch) left
+  kConflictsAhead,     // returned: conflicts with a batch ahead, retried on the new base
+  kBuildFailed,        // returned: the batch could not be built; `detail` says why
+  kPassedAlone,        // returned: passed in a bisection half, retested on the current target
+  kLandRejected,       // returned: the target moved before landing
+  kLanded,             // merged
+  kFailed,             // kicked: failed alone; `failure`, `failed_step`, `log_url`, ...
+  kConflict,           // kicked: conflicts with the target; `paths`
+  kCancelledBy,        // cancelled: by `actor` (a comment command)
+  kCancelledByAdmin,   // cancelled: through the admin API
+  kClosed,             // cancelled: the pull request was closed
+  kNewHead,            // cancelled: new commits were pushed; `head_sha`
+  kReplaced,           // cancelled: replaced by a new `!integrate` on `head_sha`
+};
+
+const char* ReportReasonName(ReportReason r);  // "accepted", "failed", "new_head", ...
+
+// Why an entry is cancelled (the Cancel event; kept while its batch lands).
+struct CancelCause {
+  ReportReason reason = ReportReason::kNone;  // kNone: no cancel asked
+  std::string actor;                          // who, for kCancelledBy
+  std::string head_sha;                       // the new head, for kNewHead and kReplaced
+  bool operator==(const CancelCause&) const = default;
+};
+
 enum class EntryStatus {
   kWaiting,    // ordered by priority, enqueue time, arrival
   kBatched,    // in a main-queue batch
@@ -40,7 +81,7 @@ struct Entry {
   EntryStatus status = EntryStatus::kWaiting;
   int retries_used = 0;     // singleton retries spent
   BatchId batch = 0;        // the batch holding it, 0 while waiting
-  std::string pending_cancel;  // cancel asked while its batch was landing
+  CancelCause pending_cancel;  // cancel asked while its batch was landing (reason kNone: none)
   bool pretested = false;   // passed a run in isolation on the tip (a pretest or bisection node)
   // Interaction suspects (step.h, "Interactions"): entries this one was split
   // apart from when both halves of a failed batch passed, so that the batch
@@ -86,8 +127,10 @@ struct Batch {
   // counted against its own entries; empty for roots, retries, or when the
   // parent was stacked on a batch still testing.
   std::vector<PrNumber> sibling;
-  std::string failed_step;       // of the failing run
+  FailureKind failure = FailureKind::kStep;  // of the failing run
+  std::string failed_step;
   std::string log_url;
+  std::string failure_detail;
 };
 
 inline constexpr size_t kPastTipsKept = 32;

@@ -22,8 +22,8 @@ std::string PriorityName(int p) {
 Processor::Processor(DeliveryStore& store, forge::ForgeDirectory& forges, forge::ConfigSource& configs,
                      engine::MergeChecker& merges, forge::Reporter& reporter, engine::EventSink& sink,
                      const Clock& clock, ProcessorOptions options)
-    : store_(store), forges_(forges), configs_(configs), merges_(merges), reporter_(reporter),
-      sink_(sink), clock_(clock), options_(std::move(options)) {}
+    : store_(store), forges_(forges), configs_(configs), reporter_(reporter), sink_(sink),
+      clock_(clock), options_(std::move(options)), admitter_(configs, merges, sink) {}
 
 Processor::~Processor() { Stop(); }
 
@@ -114,13 +114,14 @@ Result<std::string> Processor::Handle(const StoredDelivery& d) {
     // merged by hand, in which case the entry dies at the next head/target check).
     if (cl->merged || cl->base_branch.empty()) return std::string("closed (merged)");
     if (Status st = sink_.PostDurable({cl->repo.full_name, cl->base_branch},
-                                      queue::Cancel{cl->pr, "the pull request was closed"});
+                                      queue::Cancel{cl->pr, queue::ReportReason::kClosed, ""});
         !st.ok()) {
       return st.error();
     }
     return std::string("closed");
   }
   if (const auto* p = std::get_if<forge::Push>(&*event)) return OnPush(*p);
+  if (const auto* ci = std::get_if<forge::CiReported>(&*event)) return OnCi(*ci);
   return "ignored: " + std::get<forge::Ignored>(*event).reason;
 }
 
@@ -146,7 +147,7 @@ Result<std::string> Processor::OnComment(forge::ForgeKind kind, const forge::Com
   if (cmd.kind == forge::CommandKind::kCancel) {
     auto pr = api->GetPullRequest(repo, c.pr);
     if (!pr.ok()) return pr.error();
-    if (Status st = sink_.PostDurable({repo, pr->base_branch}, queue::Cancel{c.pr, "cancelled by @" + c.author});
+    if (Status st = sink_.PostDurable({repo, pr->base_branch}, queue::Cancel{c.pr, queue::ReportReason::kCancelledBy, c.author});
         !st.ok()) {
       return st.error();
     }
@@ -156,86 +157,80 @@ Result<std::string> Processor::OnComment(forge::ForgeKind kind, const forge::Com
   }
   int priority = cmd.priority;
   bool given = cmd.priority_given;
-  if (cmd.kind == forge::CommandKind::kRetry) {
+  if (cmd.kind == forge::CommandKind::kRetry && !given) {
+    // A retry after a kick: the priority the entry last had, when one was given.
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = priorities_.find(PrKey(repo, c.pr)); it != priorities_.end()) priority = it->second;
-    given = true;
+    if (auto it = priorities_.find(PrKey(repo, c.pr)); it != priorities_.end()) {
+      priority = it->second;
+      given = true;
+    }
   }
   return OnIntegrate(*api, c, priority, given);
 }
 
 Result<std::string> Processor::OnIntegrate(forge::ForgeApi& api, const forge::CommentCreated& c,
-                                           int priority, bool) {
+                                           int priority, bool priority_given) {
   const std::string& repo = c.repo.full_name;
+  auto admitted = admitter_.Admit(api, repo, c.pr, priority, priority_given);
+  if (!admitted.ok()) return admitted.error();
+  const forge::Admission& a = *admitted;
+  const std::string& branch = a.key.branch;
   auto refuse = [&](const std::string& why) -> Result<std::string> {
     reporter_.Reply(repo, c.pr, "@" + c.author + " this pull request cannot be queued: " + why);
     return "refused: " + why.substr(0, why.find('\n'));
   };
-  auto pr = api.GetPullRequest(repo, c.pr);
-  if (!pr.ok()) return pr.error();
-  if (!pr->open) return refuse(pr->merged ? "it is already merged." : "it is closed.");
-  if (pr->draft) return refuse("it is a draft. Mark it ready for review first.");
-  auto loaded = configs_.Load(repo, pr->base_branch);
-  if (!loaded.ok()) return loaded.error();
-  if (!loaded->present) {
-    return refuse("the target branch `" + pr->base_branch + "` has no `.mergeyard.yml`.");
+  switch (a.refusal) {
+    case forge::Refusal::kNone: break;
+    case forge::Refusal::kMerged: return refuse("it is already merged.");
+    case forge::Refusal::kClosed: return refuse("it is closed.");
+    case forge::Refusal::kDraft: return refuse("it is a draft. Mark it ready for review first.");
+    case forge::Refusal::kNotOptedIn:
+      return refuse("the target branch `" + branch + "` has no `.mergeyard.yml`.");
+    case forge::Refusal::kInvalidConfig:
+      return refuse("`.mergeyard.yml` on `" + branch + "` is invalid:\n" + a.config_errors);
+    case forge::Refusal::kConflicts: {
+      std::string why = "it does not merge cleanly with `" + branch + "`.";
+      for (const std::string& p : a.conflicting_paths) why += "\n- `" + p + "`";
+      return refuse(why);
+    }
   }
-  const engine::QueueKey key{repo, pr->base_branch};
-  std::string config_note;
-  if (!loaded->parse.ok()) {
-    const std::string errors = "`.mergeyard.yml` on `" + pr->base_branch + "` is invalid:\n" +
-                               loaded->parse.ErrorsText();
-    if (!configs_.LastGood(repo, pr->base_branch)) return refuse(errors);
-    config_note = "\n\nNote: " + errors + "The queue keeps its last good configuration.";
-  } else {
-    if (Status st = PostConfig(key, *loaded); !st.ok()) return st.error();
+  if (priority_given) RememberPriority(repo, c.pr, priority);
+  std::string note;
+  if (!a.config_errors.empty()) {
+    note = "\n\nNote: `.mergeyard.yml` on `" + branch + "` is invalid:\n" + a.config_errors +
+           "The queue keeps its last good configuration.";
   }
-  auto merge = merges_.Check(repo, pr->base_branch, c.pr, pr->head_sha);
-  if (!merge.ok()) return merge.error();
-  if (!merge->clean) {
-    std::string why = "it does not merge cleanly with `" + pr->base_branch + "`.";
-    for (const std::string& p : merge->conflicting_paths) why += "\n- `" + p + "`";
-    return refuse(why);
-  }
-  if (Status st = sink_.PostDurable(key, queue::Enqueue{c.pr, pr->head_sha, priority}); !st.ok()) {
-    return st.error();
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    priorities_[PrKey(repo, c.pr)] = priority;
-  }
+  const std::string at = priority_given ? " at priority " + PriorityName(priority) : "";
   reporter_.SetStatusComment(repo, c.pr, "**mergeyard: Accepted**\n\n@" + c.author + " queued commit " +
-                                             pr->head_sha.substr(0, 12) + " for `" + pr->base_branch +
-                                             "` at priority " + PriorityName(priority) +
-                                             "; its position follows." + config_note);
+                                             a.head_sha.substr(0, 12) + " for `" + branch + "`" + at +
+                                             "; its position follows." + note);
   return std::string("enqueued");
 }
 
-Status Processor::PostConfig(const engine::QueueKey& key, const forge::LoadedConfig& loaded) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!loaded.blob_id.empty() && config_blob_posted_[key] == loaded.blob_id) return Ok();
-  }
-  if (Status st = sink_.PostDurable(key, queue::ConfigChanged{loaded.parse.config.queue}); !st.ok()) return st;
+Result<std::string> Processor::OnCi(const forge::CiReported& ci) {
+  forge::CiGate* gate = ci_gate_.load();
+  if (!gate) return std::string("CI verdict: no batch waits on external checks");
+  if (!ci.checks.empty()) gate->Observe(ci.repo.full_name, ci.checks);
+  for (const std::string& sha : ci.poll_shas) gate->PollNow(ci.repo.full_name, sha);
+  return std::string("CI verdict");
+}
+
+void Processor::RememberPriority(const std::string& repo, std::int64_t pr, int priority) {
   std::lock_guard<std::mutex> lock(mu_);
-  config_blob_posted_[key] = loaded.blob_id;
-  return Ok();
+  const std::string key = PrKey(repo, pr);
+  if (priorities_.size() >= kPrioritiesKept && !priorities_.count(key)) priorities_.erase(priorities_.begin());
+  priorities_[key] = priority;
 }
 
 Result<std::string> Processor::OnPush(const forge::Push& p) {
   const std::string& repo = p.repo.full_name;
   const engine::QueueKey key{repo, p.branch};
-  bool known;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    known = config_blob_posted_.count(key) > 0;
-  }
-  if (!known || p.config_changed) {
+  if (!admitter_.KnowsQueue(key) || p.config_changed) {
     auto loaded = configs_.Load(repo, p.branch);
     if (!loaded.ok()) return loaded.error();
     if (!loaded->present) return std::string("push to a branch without .mergeyard.yml");
     if (loaded->parse.ok()) {
-      if (Status st = PostConfig(key, *loaded); !st.ok()) return st.error();
+      if (Status st = admitter_.SyncConfig(key, *loaded); !st.ok()) return st.error();
     } else {
       LOG_WARN("invalid .mergeyard.yml pushed; keeping the last good configuration",
                {{"repo", repo}, {"branch", p.branch}, {"errors", loaded->parse.ErrorsText()}});

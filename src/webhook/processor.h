@@ -9,7 +9,9 @@
 //  - a new head: HeadChanged; closed without merge: Cancel;
 //  - a push to a branch whose `.mergeyard.yml` exists: TargetMoved, and
 //    ConfigChanged when the file changed and is valid (an invalid file keeps
-//    the last good configuration).
+//    the last good configuration);
+//  - CI verdicts (status, check runs, pipelines...): handed to the CI gate,
+//    which drops those for commits no batch waits on.
 // A passing failure (forge or git down, or the engine not confirming that an
 // event is committed: EventSink::PostDurable) leaves the delivery pending and
 // it is retried with backoff; a delivery is marked handled only once the
@@ -25,6 +27,8 @@
 
 #include "base/clock.h"
 #include "engine/ports.h"
+#include "forge/admission.h"
+#include "forge/ci_gate.h"
 #include "forge/config_source.h"
 #include "forge/directory.h"
 #include "forge/event.h"
@@ -59,6 +63,10 @@ class Processor {
   void Stop();
   void Notify();
 
+  // Where CI verdicts (forge::CiReported) go; null drops them. May be set
+  // once the gate exists, before or after Start.
+  void SetCiGate(forge::CiGate* gate) { ci_gate_.store(gate); }
+
  private:
   // kTransient errors leave the delivery pending; anything else is final.
   Result<std::string> Handle(const StoredDelivery& d);
@@ -66,25 +74,29 @@ class Processor {
   Result<std::string> OnIntegrate(forge::ForgeApi& api, const forge::CommentCreated& c, int priority,
                                   bool priority_given);
   Result<std::string> OnPush(const forge::Push& p);
-  // Posts ConfigChanged (durably) when the queue has not been given this blob yet.
-  Status PostConfig(const engine::QueueKey& key, const forge::LoadedConfig& loaded);
+  Result<std::string> OnCi(const forge::CiReported& ci);
+  // Remembers the priority last given to a pull request, for `!integrate retry`.
+  void RememberPriority(const std::string& repo, std::int64_t pr, int priority);
 
   DeliveryStore& store_;
   forge::ForgeDirectory& forges_;
   forge::ConfigSource& configs_;
-  engine::MergeChecker& merges_;
   forge::Reporter& reporter_;
   engine::EventSink& sink_;
   const Clock& clock_;
   ProcessorOptions options_;
+  forge::Admitter admitter_;
+  std::atomic<forge::CiGate*> ci_gate_{nullptr};
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool wake_ = false;
   bool stopping_ = false;
   std::thread thread_;
-  std::map<engine::QueueKey, std::string> config_blob_posted_;
-  std::map<std::string, int> priorities_;  // repo#pr -> priority of the last accepted !integrate
+  // repo#pr -> the priority last given with an accepted `!integrate`; at
+  // most kPrioritiesKept (when full, another pull request's is forgotten).
+  static constexpr std::size_t kPrioritiesKept = 10000;
+  std::map<std::string, int> priorities_;
   Time last_prune_ = 0;
 };
 

@@ -225,7 +225,7 @@ TEST_CASE("queue metrics follow a bisection, kicks, a cancel and a target-moved 
   f.At(0);
   f.Post(queue::TargetMoved{"tip0"});
   for (queue::PrNumber pr = 1; pr <= 6; ++pr) f.Post(queue::Enqueue{pr, "h" + std::to_string(pr), 128});
-  f.Post(queue::Cancel{6, "cancelled by the author"});
+  f.Post(queue::Cancel{6, queue::ReportReason::kCancelledBy, "author"});
   REQUIRE(f.world.running() == 1);  // batch #1 = {1,2,3,4}
 
   f.At(300);

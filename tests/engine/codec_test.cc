@@ -13,7 +13,7 @@ TEST_CASE("a queue state survives a JSON round trip") {
   s.tip = "abc";
   s.config.target_batch_size = 8;
   s.config.merge_method = MergeMethod::kSquash;
-  s.entries[4] = Entry{4, "h4", 200, 10, 1, EntryStatus::kBatched, 1, 2, ""};
+  s.entries[4] = Entry{4, "h4", 200, 10, 1, EntryStatus::kBatched, 1, 2, {ReportReason::kCancelledBy, "wendy", ""}};
   Batch b;
   b.id = 2;
   b.prs = {4};

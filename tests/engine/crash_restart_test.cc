@@ -148,7 +148,7 @@ Outcome RunWithCrash(const sim::Scenario& sc, std::optional<std::int64_t> crash_
     });
   }
   // I is cancelled while its batch is testing.
-  calendar.At(300 * 1000, [&] { engine->Post(kKey, queue::Cancel{world.Number("I"), "cancelled"}); });
+  calendar.At(300 * 1000, [&] { engine->Post(kKey, queue::Cancel{world.Number("I")}); });
 
   auto drain = [&] {
     while (true) {

@@ -14,7 +14,9 @@ ReportJob KickedReport() {
   job.key = {"acme/widgets", "release"};
   job.report.pr = 42;
   job.report.kind = queue::ReportKind::kKicked;
-  job.report.message = "Failed alone.";
+  job.report.reason = queue::ReportReason::kFailed;
+  job.report.failure = queue::FailureKind::kCheck;
+  job.report.fails_with = {7, 8};
   job.report.batch = 9;
   job.report.commit = "c9";
   job.report.failed_step = "unit";
@@ -47,7 +49,9 @@ TEST_CASE("a report job keeps its kind and every field through JSON") {
     CHECK(back->key == engine::QueueKey{"acme/widgets", "release"});
     CHECK(back->report.pr == 42);
     CHECK(back->report.kind == queue::ReportKind::kKicked);
-    CHECK(back->report.message == "Failed alone.");
+    CHECK(back->report.reason == queue::ReportReason::kFailed);
+    CHECK(back->report.failure == queue::FailureKind::kCheck);
+    CHECK(back->report.fails_with == std::vector<queue::PrNumber>{7, 8});
     CHECK(back->report.batch == 9);
     CHECK(back->report.commit == "c9");
     CHECK(back->report.failed_step == "unit");

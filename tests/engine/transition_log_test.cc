@@ -204,7 +204,7 @@ TEST_CASE("a failed run is logged with its step; the signed log link and free te
   const queue::BatchId batch = s.ports.builds[0].batch;
   s.Post(queue::BatchBuilt{batch, std::string(40, 'c'), {}});
   s.Post(queue::RunFinished{batch, false, "unit", kSignedLog});
-  s.Post(queue::Cancel{3, "cancelled by @wendy: private reason"});
+  s.Post(queue::Cancel{3, queue::ReportReason::kCancelledBy, "wendy"});
 
   const auto records = log.Records();
   INFO(log.Text());
@@ -237,7 +237,9 @@ TEST_CASE("lines of a batch of several pull requests name them all; conflicts na
   bool named = false;
   for (const auto& [k, v] : built.fields) named = named || (k == "conflicting_prs" && v == "9");
   CHECK(named);
-  queue::Report kicked{9, queue::ReportKind::kKicked, "conflicts in a.txt", 12, "", "", kSignedLog, {"a.txt"}};
+  queue::Report kicked{9, queue::ReportKind::kKicked, queue::ReportReason::kConflict, 12};
+  kicked.log_url = kSignedLog;
+  kicked.paths = {"a.txt"};
   for (const auto& [k, v] : engine::DescribeEffect(key, kicked).fields) {
     CHECK(v.find("s3cr3t") == std::string::npos);
     CHECK(v.find("a.txt") == std::string::npos);

@@ -108,10 +108,10 @@ TEST_CASE("jobs handed over while the forge is down survive the Reporter and are
   w.fake.InjectFaults(std::vector<Fault>(60, Fault{503}));
   {
     World::Process first(w);
-    first.reporter.Report(kKey, {1, queue::ReportKind::kQueued, "Queued at position 1."});
+    first.reporter.Report(kKey, {1, queue::ReportKind::kQueued, queue::ReportReason::kAccepted});
     first.reporter.Reply(kRepo, 1, "Noted, @wendy.");
     w.time.Advance(5 * kMinute);
-    first.reporter.Report(kKey, {1, queue::ReportKind::kMerged, "Merged.", 5, squashed});
+    first.reporter.Report(kKey, {1, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 5, squashed});
     CHECK(w.Pending() == 3);  // journaled before Report returned
     REQUIRE(WaitFor([&] { return w.fake.Requests().size() >= 2; }));  // it tried, and the forge failed it
   }  // the process dies with all three jobs unposted
@@ -156,7 +156,7 @@ TEST_CASE("a job that was carried out is not replayed by the next Reporter") {
   w.OpenPull(2);
   {
     World::Process first(w);
-    first.reporter.Report(kKey, {2, queue::ReportKind::kTesting, "In batch 3.", 3});
+    first.reporter.Report(kKey, {2, queue::ReportKind::kTesting, queue::ReportReason::kBatchStarted, 3});
     first.reporter.Reply(kRepo, 2, "Retrying.");
     first.reporter.Flush();
   }
@@ -180,12 +180,12 @@ TEST_CASE("replaying a landing and a status update that already reached the forg
   w.fake.Commit("main", {{".mergeyard.yml", kSquashConfig}});
   const std::string head = w.OpenPull(3);
   const std::string squashed = w.fake.Commit("main", {{"f3", "x\n"}});
-  const queue::Report merged{3, queue::ReportKind::kMerged, "Merged.", 8, squashed};
+  const queue::Report merged{3, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 8, squashed};
 
   SUBCASE("the whole landing was done: nothing new is posted") {
     {
       World::Process first(w);
-      first.reporter.Report(kKey, {3, queue::ReportKind::kQueued, "Queued."});
+      first.reporter.Report(kKey, {3, queue::ReportKind::kQueued, queue::ReportReason::kAccepted});
       first.reporter.Report(kKey, merged);
       first.reporter.Flush();
     }
@@ -238,7 +238,7 @@ TEST_CASE("without a journal the Reporter works as before") {
   w.OpenPull(4);
   forge::ForgeConfigSource configs(w.forges);
   forge::Reporter reporter(w.forges, configs, w.clock, FastReporter());
-  reporter.Report(kKey, {4, queue::ReportKind::kQueued, "Queued."});
+  reporter.Report(kKey, {4, queue::ReportKind::kQueued, queue::ReportReason::kAccepted});
   reporter.Flush();
   CHECK(w.BotComments(4).size() == 1);
   CHECK(w.journal.appended() == 0);

@@ -91,8 +91,8 @@ TEST_CASE("a suspect fails on a tip holding its partner and is kicked, its messa
   REQUIRE(h.Outcome(ReportKind::kKicked) == std::vector<PrNumber>{2});
   const Report kick = h.Of<Report>().back();
   CHECK(kick.kind == ReportKind::kKicked);
-  CHECK(kick.message.find("#1") != std::string::npos);
-  CHECK(kick.message.find("fails together with that change") != std::string::npos);
+  CHECK(kick.reason == ReportReason::kFailed);
+  CHECK(kick.fails_with == std::vector<PrNumber>{1});
   CHECK(kick.log_url == "log://2");
 }
 

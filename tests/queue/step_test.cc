@@ -59,8 +59,9 @@ TEST_CASE("the queued reply names the position and the expected batch") {
   auto reports = h.Of<Report>();
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].kind == ReportKind::kQueued);
-  CHECK(reports[0].message.find("position 3") != std::string::npos);
-  CHECK(reports[0].message.find("batch 2") != std::string::npos);
+  CHECK(reports[0].reason == ReportReason::kAccepted);
+  CHECK(reports[0].position == 3);
+  CHECK(reports[0].batches_ahead == 2);
 }
 
 TEST_CASE("speculative batches stack on the commit of the batch ahead") {
@@ -290,9 +291,9 @@ TEST_CASE("cancel removes a waiting entry and rebuilds the batch that held one")
   h.Enqueue(7);
   h.BuildAllPending();
   h.now = 20 * kMinute;  // every entry has waited past max_wait
-  h.Apply(Cancel{7, "cancelled by @alice"});
+  h.Apply(Cancel{7, ReportReason::kCancelledBy, "alice"});
   CHECK(h.Outcome(ReportKind::kCancelled) == std::vector<PrNumber>{7});
-  h.Apply(Cancel{2, "closed"});
+  h.Apply(Cancel{2, ReportReason::kClosed});
   // Batch #1 held 2: it and #2 behind it are rebuilt; 1,3 and 4,5,6 batch again.
   CHECK(h.Outcome(ReportKind::kCancelled) == std::vector<PrNumber>{2, 7});
   auto cancels = h.Of<CancelRun>();
@@ -358,7 +359,7 @@ TEST_CASE("an entry conflicting with the tip is kicked with its files; one confl
   REQUIRE(h.Outcome(ReportKind::kKicked) == std::vector<PrNumber>{2});
   bool named = false;
   for (const auto& r : kicked)
-    if (r.kind == ReportKind::kKicked) named = r.paths.size() == 2 && r.message.find("src/a.c") != std::string::npos;
+    if (r.kind == ReportKind::kKicked) named = r.reason == ReportReason::kConflict && r.paths.size() == 2 && r.paths[0] == "src/a.c";
   CHECK(named);
   h.Apply(BatchBuilt{2, "c2", {{3, {"x"}, false}}});
   CHECK(h.state.entries.at(3).status == EntryStatus::kWaiting);
@@ -404,7 +405,7 @@ TEST_CASE("a cancel while its batch is landing waits for the landing's answer") 
   h.Enqueue(1);
   h.BuildAll();
   h.Apply(RunFinished{1, true, "", ""});
-  h.Apply(Cancel{1, "cancelled"});
+  h.Apply(Cancel{1});
   CHECK(h.Outcome(ReportKind::kCancelled).empty());
   SUBCASE("landed: it merged") {
     h.Apply(LandResult{1, true, "c1"});
@@ -494,3 +495,31 @@ TEST_CASE("a stacked singleton failing before the batch ahead finishes is tested
   CHECK(h.Outcome(ReportKind::kKicked) == std::vector<PrNumber>{1});
   CHECK(h.state.entries.count(2) == 1);  // passed alone: it lands or waits again
 }
+
+TEST_SUITE("queue") {
+
+TEST_CASE("a plain !integrate on an entry already queued keeps its priority; a given one changes it") {
+  Harness h(Config(4));
+  h.state.paused = true;
+  h.Apply(queue::Enqueue{1, "head1", kPriorityHigh});
+  h.Apply(queue::Enqueue{1, "head1", kPriorityNormal, /*priority_given=*/false});
+  CHECK(h.state.entries.at(1).priority == kPriorityHigh);
+  REQUIRE(h.Of<Report>().size() == 1);
+  CHECK(h.Of<Report>()[0].reason == ReportReason::kAlreadyQueued);
+  h.Apply(queue::Enqueue{1, "head1", kPriorityLow});
+  CHECK(h.state.entries.at(1).priority == kPriorityLow);
+}
+
+TEST_CASE("a plain !integrate on a new head replaces the entry at the priority it had") {
+  Harness h(Config(4));
+  h.state.paused = true;
+  h.Apply(queue::Enqueue{1, "head1", kPriorityHigh});
+  h.Apply(queue::Enqueue{1, "head1b", kPriorityNormal, /*priority_given=*/false});
+  CHECK(h.state.entries.at(1).head_sha == "head1b");
+  CHECK(h.state.entries.at(1).priority == kPriorityHigh);
+  const auto cancelled = h.Of<Report>().front();
+  CHECK(cancelled.reason == ReportReason::kReplaced);
+  CHECK(cancelled.head_sha == "head1b");
+}
+
+}  // TEST_SUITE

@@ -53,9 +53,9 @@ TEST_CASE("an accepted !integrate enqueues the pinned head and answers in one st
     CHECK(bot[0].find(forge::kStatusMarker) != std::string::npos);
 
     // the engine reports the position: the same comment is edited, a status is set
-    queue::Report queued{1, queue::ReportKind::kQueued, "Queued at position 1 of 1; expected batch: #1, #2."};
+    queue::Report queued{1, queue::ReportKind::kQueued, queue::ReportReason::kAccepted};
     h.reporter.Report({CommandHarness::kRepo, "main"}, queued);
-    queue::Report testing{1, queue::ReportKind::kTesting, "Testing with #2.", 7};
+    queue::Report testing{1, queue::ReportKind::kTesting, queue::ReportReason::kBatchStarted, 7};
     h.reporter.Report({CommandHarness::kRepo, "main"}, testing);
     h.reporter.Flush();
     bot = h.BotComments(1);
@@ -181,7 +181,7 @@ TEST_CASE("a later push to the pull request and closing it reach the queue") {
   CHECK(cancels[0].pr == 9);
   // the engine then reports the removal: the status comment says so
   h.reporter.Report({CommandHarness::kRepo, "main"},
-                    {9, queue::ReportKind::kCancelled, "A new commit was pushed; the entry was removed."});
+                    {9, queue::ReportKind::kCancelled, queue::ReportReason::kNewHead});
   h.reporter.Flush();
   auto bot = h.BotComments(9);
   REQUIRE(bot.size() == 1);
@@ -203,7 +203,8 @@ TEST_CASE("cancel, retry and unknown subcommands") {
   CHECK(enq[1].priority == 17);  // retry keeps the priority
   auto cancels = h.sink.Of<queue::Cancel>();
   REQUIRE(cancels.size() == 1);
-  CHECK(cancels[0].reason.find("wendy") != std::string::npos);
+  CHECK(cancels[0].reason == queue::ReportReason::kCancelledBy);
+  CHECK(cancels[0].actor == "wendy");
   auto bot = h.BotComments(10);
   CHECK(Contains(bot, "`sometime` is not understood"));
   CHECK(Contains(bot, "!integrate priority=high|normal|low|<0-255>"));
@@ -232,7 +233,7 @@ TEST_CASE("landing with merge confirms the forge's merged flag and marks the bat
   h.Comment(12, "wendy", "!integrate");
   h.fake.SetBranch("main", head);  // the git layer pushed the tested batch commit
   h.reporter.Report({CommandHarness::kRepo, "main"},
-                    {12, queue::ReportKind::kMerged, "Merged with batch 3.", 3, head});
+                    {12, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 3, head});
   h.reporter.Flush();
   CHECK_FALSE(h.fake.IsClosed(12));
   auto bot = h.BotComments(12);
@@ -255,9 +256,9 @@ TEST_CASE("landing with squash closes the pull request naming the commit and set
     h.Comment(13, "wendy", "!integrate");
     const std::string squashed = h.fake.Commit("main", {{"f.txt", "f\n"}});
     h.reporter.Report({CommandHarness::kRepo, "main"},
-                      {13, queue::ReportKind::kQueued, "Queued at position 1."});
+                      {13, queue::ReportKind::kQueued, queue::ReportReason::kAccepted});
     h.reporter.Report({CommandHarness::kRepo, "main"},
-                      {13, queue::ReportKind::kMerged, "Merged.", 5, squashed});
+                      {13, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 5, squashed});
     h.reporter.Flush();
     CHECK(h.fake.IsClosed(13));
     CHECK(h.fake.Labels(13) == std::vector<std::string>{"landed"});
@@ -272,15 +273,17 @@ TEST_CASE("a kicked pull request is told the failing step, the evidence and the 
   CommandHarness h(FakeFlavor::kGitea);
   h.fake.Commit("main", {{".mergeyard.yml", kConfig}});
   const std::string head = h.OpenPull(14, "feature", {{"f.txt", "f\n"}});
-  queue::Report kicked{14, queue::ReportKind::kKicked, "Bisection found it alone failing (batch 2 and 5 failed).", 5};
+  queue::Report kicked{14, queue::ReportKind::kKicked, queue::ReportReason::kFailed, 5};
   kicked.failed_step = "unit";
   kicked.log_url = "http://dash.example/logs/5/unit";
+  kicked.base_sha = std::string(40, 'b');
+  kicked.bisect_root = 2;
   h.reporter.Report({CommandHarness::kRepo, "main"}, kicked);
   h.reporter.Flush();
   auto bot = h.BotComments(14);
   REQUIRE(bot.size() == 1);
   CHECK(bot[0].find("Failing step: `unit`") != std::string::npos);
-  CHECK(bot[0].find("Bisection found it alone failing") != std::string::npos);
+  CHECK(bot[0].find("Failed step `unit` when tested alone on bbbbbbbbbb (bisection of batch #2).") != std::string::npos);
   CHECK(bot[0].find("http://dash.example/logs/5/unit") != std::string::npos);
   auto statuses = h.fake.Statuses();
   REQUIRE(statuses.size() == 1);
@@ -295,11 +298,14 @@ TEST_CASE("after a restart the status comment is found again by its marker, acro
   h.OpenPull(15, "feature", {{"f.txt", "f\n"}});
   h.fake.AddUserComment(15, "mergeyard-bot", std::string("**old status**\n\n") + forge::kStatusMarker);
   for (int i = 0; i < 120; ++i) h.fake.AddUserComment(15, "bob", "chatter");
-  h.reporter.Report({CommandHarness::kRepo, "main"}, {15, queue::ReportKind::kQueued, "Queued at position 2."});
+  queue::Report queued{15, queue::ReportKind::kQueued, queue::ReportReason::kAccepted};
+  queued.position = 2;
+  queued.batches_ahead = 1;
+  h.reporter.Report({CommandHarness::kRepo, "main"}, queued);
   h.reporter.Flush();
   auto bot = h.BotComments(15);
   REQUIRE(bot.size() == 1);
-  CHECK(bot[0].find("Queued at position 2.") != std::string::npos);
+  CHECK(bot[0].find("Queued at position 2 (expected in batch 1 from now).") != std::string::npos);
 }
 
 }  // TEST_SUITE
