@@ -64,6 +64,7 @@
 #include "engine/engine.h"
 #include "engine/merge_checker.h"
 #include "exec/exec_service.h"
+#include "forge/ci_gate.h"
 #include "forge/config_source.h"
 #include "forge/directory.h"
 #include "store/sqlite_state_store.h"
@@ -91,6 +92,9 @@ struct AdminDeps {
   // not clean answers 409 pr_conflicts, naming the paths when known; an
   // error answers 503 (transient) or 502.
   engine::MergeChecker* merges = nullptr;
+  // May be null. When set, batches waiting on external CI show their
+  // required checks in the queue detail.
+  forge::CiGate* ci = nullptr;
 };
 
 void MountAdminApi(httplib::Server& server, AdminDeps deps, AdminOptions options);

@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "engine/engine.h"
 #include "exec/exec_stack.h"
+#include "forge/ci_gate.h"
 #include "forge/config_source.h"
 #include "forge/directory.h"
 #include "forge/reporter.h"
@@ -31,6 +32,7 @@
 #include "store/forge_repo_store.h"
 #include "store/sqlite_report_journal.h"
 #include "store/sqlite_state_store.h"
+#include "store/sqlite_verdict_cache.h"
 #include "webhook/service.h"
 
 namespace mergeyard::app {
@@ -53,6 +55,8 @@ struct Service::Parts {
   std::unique_ptr<git::MirrorGitPort> git;
   std::unique_ptr<forge::Reporter> reporter;
   std::unique_ptr<exec::ExecStack> exec;
+  std::unique_ptr<store::SqliteVerdictCache> verdicts;  // the CI gate's: outlives it
+  std::unique_ptr<forge::CiGate> ci;                    // the engine's run port: outlives it
   std::unique_ptr<AsyncGitPort> async_git;
   std::unique_ptr<api::QueueMetrics> queue_metrics;  // the engine's observer: outlives it
   std::unique_ptr<engine::Engine> engine;
@@ -180,10 +184,17 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   auto exec_stack = exec::ExecStack::Start(eo, p.clock);
   if (!exec_stack.ok()) return Internal("cannot start the execution backend: " + exec_stack.error().ToString());
   p.exec = std::move(*exec_stack);
+  // Batches of repositories with `checks` also wait for their CI's verdicts.
+  p.verdicts = std::make_unique<store::SqliteVerdictCache>(*p.db, p.clock);
+  exec::GitCliWorkspace* trees = &p.exec->workspace();
+  p.ci = std::make_unique<forge::CiGate>(
+      p.exec->run_port(), p.forges, eo.configs, p.clock, p.verdicts.get(),
+      [trees](const std::string& repo, const std::string& commit) { return trees->TreeId(repo, commit); },
+      forge::CiGateOptions{config.ci_poll_interval, config.ci_safety_poll_interval});
 
   p.async_git = std::make_unique<AsyncGitPort>(*p.git);
   p.engine = std::make_unique<engine::Engine>(
-      engine::Ports{p.async_git.get(), &p.exec->run_port(), p.reporter.get(), p.timers.get(), p.store.get(), &p.clock,
+      engine::Ports{p.async_git.get(), p.ci.get(), p.reporter.get(), p.timers.get(), p.store.get(), &p.clock,
                    /*log_transitions=*/true});
   p.queue_metrics = std::make_unique<api::QueueMetrics>(p.clock);
   p.engine->SetObserver(p.queue_metrics->Observer());
@@ -228,6 +239,7 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   api::AdminDeps deps{p.engine.get(), p.store.get(), &p.forges, &p.exec->service()};
   deps.configs = p.configs.get();
   deps.merges = p.merges.get();
+  deps.ci = p.ci.get();
   api::MountAdminApi(p.http, deps, {config.admin_token, config.public_url});
   api::MountDashboard(p.http);
   webhook::ServiceOptions wo;
@@ -236,6 +248,7 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
                                           p.clock, wo);
   if (!webhooks.ok()) return Internal("cannot start the webhook listener: " + webhooks.error().ToString());
   p.webhooks = std::move(*webhooks);
+  p.webhooks->processor().SetCiGate(p.ci.get());
 
   // Debian's cpp-httplib is built with a listen backlog of 5: a burst of
   // connections (webhooks, executors starting together) would wait for SYN

@@ -33,6 +33,8 @@ constexpr Key kKeys[] = {
     {"http_threads", "MERGEYARD_HTTP_THREADS", false},
     {"log.format", "MERGEYARD_LOG_FORMAT", false},
     {"log.level", "MERGEYARD_LOG_LEVEL", false},
+    {"ci.poll_interval", "MERGEYARD_CI_POLL_INTERVAL", false},
+    {"ci.safety_poll_interval", "MERGEYARD_CI_SAFETY_POLL_INTERVAL", false},
     {"github.url", "MERGEYARD_GITHUB_URL", false},
     {"github.app_id", "MERGEYARD_GITHUB_APP_ID", false},
     {"github.private_key_file", "MERGEYARD_GITHUB_PRIVATE_KEY_FILE", false},
@@ -48,7 +50,7 @@ constexpr Key kKeys[] = {
     {"gitea.webhook_secret", "MERGEYARD_GITEA_WEBHOOK_SECRET", true},
     {"gitea.clone_url", "MERGEYARD_GITEA_CLONE_URL", false},
 };
-constexpr const char* kSections[] = {"log", "github", "gitlab", "gitea"};
+constexpr const char* kSections[] = {"log", "ci", "github", "gitlab", "gitea"};
 
 // A value and where it came from ("mergeyard.yml:12" or "MERGEYARD_LISTEN"),
 // for error messages.
@@ -224,6 +226,10 @@ Status Apply(const std::string& name, const Setting& s, ServiceConfig* c) {
       return bad("must be an integer from " + std::to_string(low) + " to " + std::to_string(high));
     }
     (name == "local_executors" ? c->local_executors : c->http_threads) = n;
+  } else if (name == "ci.poll_interval" || name == "ci.safety_poll_interval") {
+    const auto d = ParseDuration(s.value);
+    if (!d || *d < kSecond) return bad("must be a duration of at least 1s, such as 30s or 5m");
+    (name == "ci.poll_interval" ? c->ci_poll_interval : c->ci_safety_poll_interval) = *d;
   } else if (name == "log.format") {
     if (s.value != "text" && s.value != "json") return bad("must be text or json");
     c->log_format = s.value == "json" ? LogFormat::kJson : LogFormat::kText;
@@ -273,6 +279,8 @@ std::string ServiceConfig::ToString() const {
     << "webhook_secret: " << Secret(webhook_secret) << "\n"
     << "local_executors: " << local_executors << "\n"
     << "http_threads: " << http_threads << "\n"
+    << "ci.poll_interval: " << FormatDuration(ci_poll_interval) << "\n"
+    << "ci.safety_poll_interval: " << FormatDuration(ci_safety_poll_interval) << "\n"
     << "log.format: " << (log_format == LogFormat::kJson ? "json" : "text") << "\n"
     << "log.level: "
     << (log_level == LogLevel::kDebug  ? "debug"

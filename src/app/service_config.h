@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "base/duration.h"
 #include "base/log.h"
 #include "base/result.h"
 
@@ -51,6 +52,10 @@ struct ServiceConfig {
   // and remote executors' long polls and action waits hold theirs while they
   // wait, so this bounds remote executors plus concurrent clients.
   int http_threads = 128;
+  // External CI (`checks`): how often a waiting batch's verdicts are polled
+  // while the repository's CI sends no webhooks, and while it does.
+  Duration ci_poll_interval = 30 * kSecond;
+  Duration ci_safety_poll_interval = 5 * kMinute;
   LogFormat log_format = LogFormat::kText;
   LogLevel log_level = LogLevel::kInfo;
 
@@ -68,7 +73,8 @@ struct ServiceConfig {
 // overrides of `env`: MERGEYARD_LISTEN, _PUBLIC_URL, _DATA_DIR, _ADMIN_TOKEN,
 // _EXECUTOR_TOKEN, _WEBHOOK_SECRET, _GITHUB_APP_ID, _GITHUB_PRIVATE_KEY_FILE,
 // _GITHUB_TOKEN, _GITHUB_URL, _GITLAB_TOKEN, _GITLAB_URL, _GITEA_TOKEN,
-// _GITEA_URL, _LOCAL_EXECUTORS, _LOG_FORMAT, _LOG_LEVEL. Each secret may also
+// _GITEA_URL, _LOCAL_EXECUTORS, _HTTP_THREADS, _LOG_FORMAT, _LOG_LEVEL,
+// _CI_POLL_INTERVAL, _CI_SAFETY_POLL_INTERVAL. Each secret may also
 // be given as a file: the `<key>_file` YAML key or the `<VAR>_FILE` variable
 // (e.g. MERGEYARD_ADMIN_TOKEN_FILE); the file's content, less trailing
 // whitespace, is the secret. A variable beats the file's key.

@@ -31,10 +31,21 @@ struct PipelineStep {
   bool operator==(const PipelineStep&) const = default;
 };
 
+// External CI deciding batches (DESIGN.md section 7). Active when
+// `required` is not empty or `from_branch_protection` is set.
+struct ChecksConfig {
+  std::vector<std::string> required;       // check-run names / status contexts / GitLab "pipeline" or job names
+  bool from_branch_protection = false;     // GitHub: also the target branch's required checks
+  Duration timeout = 2 * kHour;            // a required check with no verdict by then fails the batch
+  bool active() const { return !required.empty() || from_branch_protection; }
+  bool operator==(const ChecksConfig&) const = default;
+};
+
 struct RepoConfig {
   queue::QueueConfig queue;
   std::vector<PipelineStep> pipeline;
   std::vector<PipelineStep> on_land;
+  ChecksConfig checks;
   bool cache_failures = false;             // failures enter the action cache (default off)
   std::string merged_label;                // squash/rebase: label to set when closing
   bool operator==(const RepoConfig&) const = default;

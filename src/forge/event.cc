@@ -39,6 +39,18 @@ struct Describer {
     return "push " + e.repo.full_name + ":" + e.branch + " " + e.after +
            (e.config_changed ? " (config changed)" : "");
   }
+  // "ci owner/name: build success @ec26c3e5, test pending @ec26c3e5; poll 3484a3fb"
+  std::string operator()(const CiReported& e) const {
+    std::string text = "ci " + e.repo.full_name + ":";
+    const char* sep = " ";
+    for (const auto& c : e.checks) {
+      text += sep + c.name + " " + CiStateName(c.state) + " @" + c.sha.substr(0, 8);
+      sep = ", ";
+    }
+    if (!e.poll_shas.empty()) text += e.checks.empty() ? " poll" : "; poll";
+    for (const auto& sha : e.poll_shas) text += " " + sha.substr(0, 8);
+    return text;
+  }
 };
 }  // namespace
 

@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "forge/ci_check.h"
+
 namespace mergeyard::forge {
 
 enum class ForgeKind { kGithub, kGitlab, kGitea, kForgejo };
@@ -64,11 +66,23 @@ struct Push {
   bool config_changed = false;
 };
 
+// CI verdicts on commits: GitHub `status`, `check_run`, `workflow_run`
+// (and `check_suite`, which names no check: it carries `poll_shas` instead,
+// commits whose check runs are worth reading now); GitLab `Pipeline Hook`
+// (the pipeline as "pipeline" plus each of its builds) and `Job Hook`;
+// Gitea/Forgejo `status`. Events on commits mergeyard is not waiting for
+// are cheap to drop: the processor matches them by SHA.
+struct CiReported {
+  RepoRef repo;
+  std::vector<CiCheck> checks;
+  std::vector<std::string> poll_shas;
+};
+
 struct Ignored {
   std::string reason;
 };
 
-using Event = std::variant<Ignored, CommentCreated, PullRequestUpdated, PullRequestClosed, Push>;
+using Event = std::variant<Ignored, CommentCreated, PullRequestUpdated, PullRequestClosed, Push, CiReported>;
 
 // "comment owner/name#3 by alice", for logs.
 std::string Describe(const Event& event);

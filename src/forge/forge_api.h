@@ -73,6 +73,21 @@ class ForgeApi {
   virtual Status SetStatus(const std::string& repo, const CommitStatus& status) = 0;
   virtual Status ClosePullRequest(const std::string& repo, std::int64_t pr) = 0;
   virtual Status AddLabel(const std::string& repo, std::int64_t pr, const std::string& label) = 0;
+
+  // --- external CI (DESIGN.md section 7) ---------------------------------
+  // Every CI verdict the forge holds for `sha`: GitHub its combined status
+  // and its check runs (2 requests), GitLab its pipelines (as "pipeline",
+  // the newest one) and its jobs' commit statuses (2 requests), Gitea its
+  // statuses (1 request). Other commits' checks are never returned.
+  virtual Result<std::vector<CiCheck>> ListChecks(const std::string& repo, const std::string& sha) = 0;
+  // Cancels the CI still running on `sha` where the forge allows it (GitHub
+  // Actions workflow runs, GitLab pipelines); Ok when there was nothing to
+  // cancel or the forge cannot (Gitea). Idempotent.
+  virtual Status CancelChecks(const std::string& repo, const std::string& sha) = 0;
+  // The check names `branch`'s protection rule requires (GitHub); empty when
+  // the branch is not protected or the forge has no such rule.
+  virtual Result<std::vector<std::string>> RequiredChecks(const std::string& repo,
+                                                          const std::string& branch) = 0;
 };
 
 }  // namespace mergeyard::forge

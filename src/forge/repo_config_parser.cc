@@ -60,9 +60,10 @@ class Parser {
       if (key == "queue") Queue(v);
       else if (key == "pipeline") Steps(v, "pipeline", &out_->config.pipeline);
       else if (key == "on_land") Steps(v, "on_land", &out_->config.on_land);
+      else if (key == "checks") Checks(v);
       else if (key == "cache_failures") Bool(v, key, &out_->config.cache_failures);
       else if (key == "merged_label") String(v, key, &out_->config.merged_label);
-      else Unknown(kv.first, key, "queue, pipeline, on_land, cache_failures, merged_label");
+      else Unknown(kv.first, key, "queue, pipeline, checks, on_land, cache_failures, merged_label");
     }
   }
 
@@ -158,6 +159,33 @@ class Parser {
     if (out_->errors.empty()) {
       const std::string problem = queue::Validate(c);
       if (!problem.empty()) Fail(q, "queue: " + problem);
+    }
+  }
+
+  void Checks(const YAML::Node& n) {
+    if (n.IsNull()) return;
+    if (!n.IsMap()) return Fail(n, "checks must be a mapping with required, from_branch_protection, timeout");
+    engine::ChecksConfig& c = out_->config.checks;
+    for (const auto& kv : n) {
+      const std::string key = kv.first.Scalar();
+      const std::string what = "checks." + key;
+      const YAML::Node& v = kv.second;
+      if (key == "required") CheckNames(v, what, &c.required);
+      else if (key == "from_branch_protection") Bool(v, what, &c.from_branch_protection);
+      else if (key == "timeout") DurationValue(v, what, false, &c.timeout);
+      else Unknown(kv.first, key, "required, from_branch_protection, timeout");
+    }
+  }
+
+  void CheckNames(const YAML::Node& n, const std::string& what, std::vector<std::string>* out) {
+    if (!n.IsSequence()) return Fail(n, what + " must be a list of check names");
+    std::set<std::string> seen;
+    for (const auto& item : n) {
+      std::string s;
+      if (!String(item, what + " entries", &s)) continue;
+      if (s.empty()) Fail(item, what + " entries must not be empty");
+      else if (!seen.insert(s).second) Fail(item, what + ": `" + s + "` is listed twice");
+      else out->push_back(s);
     }
   }
 

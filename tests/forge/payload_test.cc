@@ -118,10 +118,10 @@ TEST_CASE("GitHub pushes to branches are kept and tag deletions ignored") {
   CHECK(IgnoredReason(Github("push.tag-deleted.json", "push")) == "push to refs/tags/simple-tag");
 }
 
-TEST_CASE("GitHub check and status events are known and ignored") {
-  CHECK(IgnoredReason(Github("check_suite.completed.json", "check_suite")).find("not used") != std::string::npos);
-  CHECK(IgnoredReason(Github("check_run.completed.json", "check_run")).find("not used") != std::string::npos);
-  CHECK(IgnoredReason(Github("status.json", "status")).find("not used") != std::string::npos);
+TEST_CASE("GitHub check and status events are CI verdicts, not ignored") {
+  CHECK(std::holds_alternative<CiReported>(Github("check_suite.completed.json", "check_suite")));
+  CHECK(std::holds_alternative<CiReported>(Github("check_run.completed.json", "check_run")));
+  CHECK(std::holds_alternative<CiReported>(Github("status.json", "status")));
 }
 
 TEST_CASE("GitLab note on a merge request becomes CommentCreated with the head") {
@@ -280,7 +280,8 @@ TEST_CASE("every fixture file parses without error under the header its name imp
         parsed = ParsePayload(ForgeKind::kGithub, event, body);
       } else if (std::string(forge_dir) == "gitlab") {
         const std::map<std::string, std::string> hooks = {
-            {"note", "Note Hook"}, {"merge_request", "Merge Request Hook"}, {"push", "Push Hook"}};
+            {"note", "Note Hook"}, {"merge_request", "Merge Request Hook"}, {"push", "Push Hook"},
+            {"pipeline", "Pipeline Hook"}, {"build", "Job Hook"}};
         REQUIRE(hooks.count(event));
         parsed = ParsePayload(ForgeKind::kGitlab, hooks.at(event), body);
       } else {
@@ -293,7 +294,7 @@ TEST_CASE("every fixture file parses without error under the header its name imp
       ++files;
     }
   }
-  CHECK(files == 27);
+  CHECK(files == 33);
 }
 
 }  // TEST_SUITE

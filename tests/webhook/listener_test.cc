@@ -248,7 +248,7 @@ TEST_CASE("every delivery is counted by forge and result in the metrics") {
   REQUIRE(PostGithub(h.port, body, "issue_comment", "x-1", "wrong")->status == 401);
   REQUIRE(PostGithub(h.port, body, "issue_comment", "x-2", "s3cret")->status == 202);
   REQUIRE(PostGithub(h.port, body, "issue_comment", "x-2", "s3cret")->status == 202);
-  REQUIRE(PostGithub(h.port, ReadFixture("github/status.json"), "status", "x-3", "s3cret")->status == 202);
+  REQUIRE(PostGithub(h.port, ReadFixture("github/push.tag-deleted.json"), "push", "x-3", "s3cret")->status == 202);
   REQUIRE(PostGithub(h.port, "{}", "sponsorship", "x-4", "s3cret")->status == 400);
   REQUIRE(PostGithub(h.port, "{\"action\": ", "issue_comment", "x-5", "s3cret")->status == 400);
   REQUIRE(PostGithub(h.port, "{" + std::string(70 * 1024, ' ') + "}", "push", "x-6", "s3cret")->status == 413);
@@ -274,7 +274,7 @@ TEST_CASE("every delivery is counted by forge and result in the metrics") {
 TEST_CASE("handled deliveries are pruned after the retention, pending ones never") {
   Harness h(Options());
   REQUIRE(PostGithub(h.port, ReadFixture("github/push.json"), "push", "p-1", "s3cret")->status == 202);
-  REQUIRE(PostGithub(h.port, ReadFixture("github/status.json"), "status", "p-2", "s3cret")->status == 202);
+  REQUIRE(PostGithub(h.port, ReadFixture("github/push.tag-deleted.json"), "push", "p-2", "s3cret")->status == 202);
   CHECK(h.Count("pending") == 1);
   CHECK(h.Count("done") == 1);
   CHECK(*h.deliveries->Prune(h.clock.Now() - 60'000) == 0);  // both are newer
@@ -282,7 +282,7 @@ TEST_CASE("handled deliveries are pruned after the retention, pending ones never
   CHECK(h.Count("pending") == 1);
   CHECK(h.Count("done") == 0);
   // once pruned, the same delivery id is accepted again
-  auto again = PostGithub(h.port, ReadFixture("github/status.json"), "status", "p-2", "s3cret");
+  auto again = PostGithub(h.port, ReadFixture("github/push.tag-deleted.json"), "push", "p-2", "s3cret");
   CHECK(nlohmann::json::parse(again->body)["status"] == "accepted");
 }
 

@@ -154,11 +154,23 @@
         badge(b.state),
         b.failed_step ? el("span", { text: "step " + b.failed_step }) : null,
         logLink(b.log_url, "batch #" + b.id),
+        renderChecks(b),
         el("span", { class: "on", title: "tests " + prList(b.holds) },
           b.parent ? "on #" + b.parent : "on the tip", b.commit ? " → " : "", b.commit ? el("code", { text: short(b.commit) }) : null)));
     }
     return [el("h4", { text: "Main queue — speculative stack (" + q.main.length + ")" }),
       el("ol", { class: "stack", dataTestid: "main-stack" }, items.reverse())];
+  }
+
+  // The required external checks of a batch gated on the forge's CI, each
+  // with its state and a link to its own page; "cached" when the verdict
+  // cache answered for a tree that passed before.
+  function renderChecks(b) {
+    if (!b.checks) return null;
+    const items = b.checks.map((c) => el("span", { class: "check check-" + c.state, dataTestid: "check", dataCheck: c.name, dataState: c.state, title: c.source ? "from " + c.source : "no verdict yet" },
+      c.url ? el("a", { href: c.url, target: "_blank", rel: "noopener", text: c.name }) : c.name,
+      " " + c.state));
+    return el("span", { class: "checks" }, b.checks_cached ? el("span", { class: "cached", text: "cached verdict" }) : null, ...items);
   }
 
   function renderNode(n) {

@@ -8,6 +8,8 @@ namespace mergeyard::forge::gitea {
 
 namespace {
 
+bool IsPattern(const std::string& context) { return context.find_first_of("*?[") != std::string::npos; }
+
 }  // namespace
 
 RestOptions DefaultRestOptions(const std::string& base_url) {
@@ -59,6 +61,38 @@ Status GiteaApi::SetStatus(const std::string& repo, const CommitStatus& s) {
   if (!s.target_url.empty()) body["target_url"] = s.target_url;
   auto j = JsonResult(client_.Send("POST", Repo(repo) + "/statuses/" + s.sha, repo, body.dump()), "set status");
   return j.ok() ? Ok() : Status(j.error());
+}
+
+Result<std::vector<CiCheck>> GiteaApi::ListChecks(const std::string& repo, const std::string& sha) {
+  auto list = client_.GetAllPages(Repo(repo) + "/commits/" + sha + "/statuses?limit=50", repo, /*max_pages=*/10);
+  if (!list.ok()) return list.error();
+  std::vector<std::pair<std::int64_t, CiCheck>> statuses;
+  for (const auto& s : *list) {
+    // The API names the state `status` (the webhook says `state`).
+    const std::string state = GetString(s, "status", GetString(s, "state"));
+    statuses.push_back({GetInt(s, "id"), {sha, GetString(s, "context"), CommitStatusState(state), state,
+                                          GetString(s, "target_url")}});
+  }
+  return NewestByName(statuses);
+}
+
+Status GiteaApi::CancelChecks(const std::string&, const std::string&) { return Ok(); }
+
+Result<std::vector<std::string>> GiteaApi::RequiredChecks(const std::string& repo, const std::string& branch) {
+  auto j = JsonResult(client_.Send("GET", Repo(repo) + "/branch_protections/" + UrlEncode(branch), repo),
+                      "get branch protection");
+  if (!j.ok()) {
+    if (j.error().code == ErrorCode::kNotFound) return std::vector<std::string>{};
+    return j.error();
+  }
+  std::vector<std::string> out;
+  if (!GetBool(*j, "enable_status_check")) return out;
+  if (const auto* contexts = Find(*j, "status_check_contexts"); contexts && contexts->is_array()) {
+    for (const auto& c : *contexts) {
+      if (c.is_string() && !IsPattern(c.get<std::string>())) out.push_back(c.get<std::string>());
+    }
+  }
+  return out;
 }
 
 }  // namespace mergeyard::forge::gitea

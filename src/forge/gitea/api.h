@@ -22,6 +22,14 @@ class GiteaApi final : public GithubLikeApi {
   Result<Permission> GetPermission(const std::string& repo, const std::string& user,
                                    std::int64_t user_id) override;
   Status SetStatus(const std::string& repo, const CommitStatus& status) override;
+  // The sha's commit statuses, newest per context.
+  Result<std::vector<CiCheck>> ListChecks(const std::string& repo, const std::string& sha) override;
+  // Ok: Gitea has no API to cancel Actions runs.
+  Status CancelChecks(const std::string& repo, const std::string& sha) override;
+  // The status check contexts of the protection rule named after `branch`
+  // (glob patterns left out: they name no single check); empty when there
+  // is none or it requires no checks. Reading rules needs repository admin.
+  Result<std::vector<std::string>> RequiredChecks(const std::string& repo, const std::string& branch) override;
 
  private:
   ForgeKind kind_;

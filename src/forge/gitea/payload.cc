@@ -10,7 +10,7 @@ namespace {
 
 const std::set<std::string>& QuietEvents() {
   static const std::set<std::string> kQuiet = {
-      "create", "delete", "fork", "status", "release", "repository", "wiki", "package",
+      "create", "delete", "fork", "release", "repository", "wiki", "package",
       "issues", "issue_assign", "issue_label", "issue_milestone", "pull_request_assign",
       "pull_request_label", "pull_request_milestone", "pull_request_review_request",
       "pull_request_review_approved", "pull_request_review_rejected",
@@ -84,12 +84,30 @@ Result<Event> PushEvent(const nlohmann::json& j) {
   return Event{p};
 }
 
+// A commit status (Gitea Actions and external CI alike): the same body as
+// GitHub's `status` event.
+Result<Event> StatusEvent(const nlohmann::json& j) {
+  CiReported r;
+  r.repo = Repo(j);
+  if (r.repo.full_name.empty()) return Invalid("missing repository.full_name");
+  const std::string sha = GetString(j, "sha", GetString(j, "commit.id"));
+  if (sha.empty() || sha.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Event{Ignored{"status without a commit sha"}};
+  }
+  const std::string context = GetString(j, "context");
+  if (context.empty()) return Event{Ignored{"status without a context"}};
+  const std::string state = GetString(j, "state");
+  r.checks.push_back({sha, context, CommitStatusState(state), state, GetString(j, "target_url")});
+  return Event{r};
+}
+
 }  // namespace
 
 Result<Event> ParsePayload(const std::string& event, const nlohmann::json& body) {
   if (event == "issue_comment" || event == "pull_request_comment") return Comment(body);
   if (event == "pull_request" || event == "pull_request_sync") return PullRequest(body);
   if (event == "push") return PushEvent(body);
+  if (event == "status") return StatusEvent(body);
   if (QuietEvents().count(event)) return Event{Ignored{"event " + event + " is not used"}};
   return NotFound("unknown Gitea event `" + event + "`");
 }

@@ -1,5 +1,6 @@
 #pragma once
 // Gitea and Forgejo webhook bodies (X-Gitea-Event-Type) -> forge-neutral events.
+// CI: `status` becomes CiReported with one check named after its context.
 
 #include <nlohmann/json.hpp>
 

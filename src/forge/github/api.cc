@@ -1,5 +1,7 @@
 #include "forge/github/api.h"
 
+#include <set>
+
 #include "forge/base64.h"
 #include "forge/github_like.h"
 #include "forge/json_fields.h"
@@ -9,6 +11,55 @@ namespace mergeyard::forge::github {
 namespace {
 
 std::string Truncate(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "…"; }
+
+// The `key` arrays of an object answer and of its `rel="next"` pages
+// (check runs, workflow runs, the combined status's statuses).
+Result<nlohmann::json> GetListField(RestClient& client, const std::string& path, const std::string& repo,
+                                    const std::string& key, int max_pages = 10) {
+  nlohmann::json all = nlohmann::json::array();
+  std::string next = path;
+  for (int page = 0; !next.empty() && page < max_pages; ++page) {
+    auto res = client.Send("GET", next, repo);
+    if (!res.ok()) return res.error();
+    if (auto st = StatusToError(*res, "GET " + path); !st.ok()) return st.error();
+    const nlohmann::json j = res->Json();
+    const nlohmann::json* list = Find(j, key);
+    if (!list || !list->is_array()) return Invalid("GET " + path + ": expected `" + key + "` to be a list");
+    for (const auto& item : *list) all.push_back(item);
+    next = NextLink(res->Header("link"));
+  }
+  return all;
+}
+
+// The sha's commit statuses, newest of each context.
+Result<std::vector<std::pair<std::int64_t, CiCheck>>> Statuses(RestClient& client, const std::string& base,
+                                                               const std::string& repo, const std::string& sha) {
+  auto list = GetListField(client, base + "/commits/" + sha + "/status?per_page=100", repo, "statuses");
+  if (!list.ok()) return list.error();
+  std::vector<std::pair<std::int64_t, CiCheck>> out;
+  for (const auto& s : *list) {
+    const std::string state = GetString(s, "state");
+    out.push_back({GetInt(s, "id"), {sha, GetString(s, "context"), CommitStatusState(state), state,
+                                     GetString(s, "target_url")}});
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::int64_t, CiCheck>>> CheckRuns(RestClient& client, const std::string& base,
+                                                                const std::string& repo, const std::string& sha) {
+  auto list = GetListField(client, base + "/commits/" + sha + "/check-runs?per_page=100", repo, "check_runs");
+  if (!list.ok()) return list.error();
+  std::vector<std::pair<std::int64_t, CiCheck>> out;
+  for (const auto& r : *list) {
+    if (GetString(r, "head_sha", sha) != sha) continue;
+    const std::string status = GetString(r, "status");
+    const std::string conclusion = GetString(r, "conclusion");
+    out.push_back({GetInt(r, "id"), {sha, GetString(r, "name"), GithubCheckRunState(status, conclusion),
+                                     conclusion.empty() ? status : conclusion,
+                                     GetString(r, "details_url", GetString(r, "html_url"))}});
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -97,6 +148,58 @@ Status GithubApi::SetCheckRun(const std::string& repo, const CommitStatus& s) {
   std::lock_guard<std::mutex> lock(mu_);
   check_runs_[key] = GetInt(*j, "id");
   return Ok();
+}
+
+Result<std::vector<CiCheck>> GithubApi::ListChecks(const std::string& repo, const std::string& sha) {
+  auto statuses = Statuses(client_, Repo(repo), repo, sha);
+  if (!statuses.ok()) return statuses.error();
+  auto runs = CheckRuns(client_, Repo(repo), repo, sha);
+  if (!runs.ok()) return runs.error();
+  std::vector<CiCheck> out = NewestByName(*statuses);
+  for (auto& c : NewestByName(*runs)) out.push_back(std::move(c));
+  return out;
+}
+
+Status GithubApi::CancelChecks(const std::string& repo, const std::string& sha) {
+  auto runs = GetListField(client_, Repo(repo) + "/actions/runs?head_sha=" + sha + "&per_page=100", repo,
+                           "workflow_runs");
+  if (!runs.ok()) {
+    // Actions disabled (or never used) on the repository: nothing runs.
+    return runs.error().code == ErrorCode::kNotFound ? Ok() : Status(runs.error());
+  }
+  Status first = Ok();
+  for (const auto& run : *runs) {
+    if (GetString(run, "status") == "completed" || GetString(run, "head_sha", sha) != sha) continue;
+    auto j = JsonResult(client_.Send("POST", Repo(repo) + "/actions/runs/" + std::to_string(GetInt(run, "id")) +
+                                                 "/cancel", repo),
+                        "cancel workflow run");
+    // 409: the run completed meanwhile.
+    if (!j.ok() && j.error().code != ErrorCode::kConflict && first.ok()) first = j.error();
+  }
+  return first;
+}
+
+Result<std::vector<std::string>> GithubApi::RequiredChecks(const std::string& repo, const std::string& branch) {
+  auto j = JsonResult(client_.Send("GET", Repo(repo) + "/branches/" + UrlEncode(branch) +
+                                              "/protection/required_status_checks", repo),
+                      "get required status checks");
+  if (!j.ok()) {
+    // Not protected, or no status checks required.
+    if (j.error().code == ErrorCode::kNotFound) return std::vector<std::string>{};
+    return j.error();
+  }
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& name) {
+    if (!name.empty() && seen.insert(name).second) out.push_back(name);
+  };
+  if (const auto* contexts = Find(*j, "contexts"); contexts && contexts->is_array()) {
+    for (const auto& c : *contexts) add(c.is_string() ? c.get<std::string>() : "");
+  }
+  if (const auto* checks = Find(*j, "checks"); checks && checks->is_array()) {
+    for (const auto& c : *checks) add(GetString(c, "context"));
+  }
+  return out;
 }
 
 }  // namespace mergeyard::forge::github

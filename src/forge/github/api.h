@@ -27,6 +27,13 @@ class GithubApi final : public GithubLikeApi {
   Result<Permission> GetPermission(const std::string& repo, const std::string& user,
                                    std::int64_t user_id) override;
   Status SetStatus(const std::string& repo, const CommitStatus& status) override;
+  // The combined status's contexts, then the check runs (newest per name).
+  Result<std::vector<CiCheck>> ListChecks(const std::string& repo, const std::string& sha) override;
+  // Cancels the sha's GitHub Actions workflow runs that have not completed.
+  Status CancelChecks(const std::string& repo, const std::string& sha) override;
+  // The branch protection's required status checks (contexts and checks);
+  // needs the App's "Administration: read" permission.
+  Result<std::vector<std::string>> RequiredChecks(const std::string& repo, const std::string& branch) override;
 
  private:
   Status SetCheckRun(const std::string& repo, const CommitStatus& status);

@@ -1,5 +1,8 @@
 #include "forge/gitlab/api.h"
 
+#include <map>
+#include <optional>
+
 #include "forge/base64.h"
 #include "forge/json_fields.h"
 
@@ -14,6 +17,40 @@ std::string Mr(const std::string& repo, std::int64_t pr) {
 
 constexpr int kDeveloper = 30;
 constexpr int kGuest = 10;
+
+std::string Pipelines(const std::string& repo, const std::string& sha) {
+  return Project(repo) + "/pipelines?sha=" + sha + "&order_by=id&sort=desc&per_page=100";
+}
+
+// The "pipeline" check of the newest (highest id) pipeline in `pipelines`, if any.
+std::optional<CiCheck> NewestPipeline(const nlohmann::json& pipelines, const std::string& sha) {
+  const nlohmann::json* newest = nullptr;
+  for (const auto& p : pipelines) {
+    if (GetString(p, "sha", sha) == sha && (!newest || GetInt(p, "id") > GetInt(*newest, "id"))) newest = &p;
+  }
+  if (!newest) return std::nullopt;
+  const std::string status = GetString(*newest, "status");
+  return CiCheck{sha, kGitlabPipelineCheck, GitlabState(status), status, GetString(*newest, "web_url")};
+}
+
+// One check per status name: the highest id wins (a retried job's newest try).
+std::vector<CiCheck> NewestStatuses(const nlohmann::json& statuses, const std::string& sha) {
+  std::map<std::string, std::int64_t> newest;  // name -> id
+  for (const auto& s : statuses) {
+    const std::string name = GetString(s, "name");
+    if (GetString(s, "sha", sha) != sha || name.empty()) continue;
+    if (!newest.count(name) || GetInt(s, "id") > newest[name]) newest[name] = GetInt(s, "id");
+  }
+  std::vector<CiCheck> out;
+  for (const auto& s : statuses) {
+    const std::string name = GetString(s, "name");
+    if (!newest.count(name) || newest[name] != GetInt(s, "id") || GetString(s, "sha", sha) != sha) continue;
+    newest.erase(name);  // one per name even when ids repeat
+    const std::string status = GetString(s, "status");
+    out.push_back({sha, name, GitlabState(status), status, GetString(s, "target_url")});
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -124,6 +161,37 @@ Status GitlabApi::AddLabel(const std::string& repo, std::int64_t pr, const std::
   auto j = JsonResult(client_.Send("PUT", Mr(repo, pr), repo, nlohmann::json{{"add_labels", label}}.dump()),
                       "add label");
   return j.ok() ? Ok() : Status(j.error());
+}
+
+Result<std::vector<CiCheck>> GitlabApi::ListChecks(const std::string& repo, const std::string& sha) {
+  auto pipelines = client_.GetAllPages(Pipelines(repo, sha), repo, /*max_pages=*/1);
+  if (!pipelines.ok()) return pipelines.error();
+  auto statuses = client_.GetAllPages(
+      Project(repo) + "/repository/commits/" + sha + "/statuses?all=true&per_page=100", repo);
+  if (!statuses.ok()) return statuses.error();
+  std::vector<CiCheck> out;
+  if (auto pipeline = NewestPipeline(*pipelines, sha)) out.push_back(std::move(*pipeline));
+  for (auto& c : NewestStatuses(*statuses, sha)) out.push_back(std::move(c));
+  return out;
+}
+
+Status GitlabApi::CancelChecks(const std::string& repo, const std::string& sha) {
+  auto pipelines = client_.GetAllPages(Pipelines(repo, sha), repo);
+  if (!pipelines.ok()) return pipelines.error();
+  Status first = Ok();
+  for (const auto& p : *pipelines) {
+    if (GetString(p, "sha", sha) != sha || GitlabState(GetString(p, "status")) != CiState::kPending) continue;
+    auto j = JsonResult(client_.Send("POST", Project(repo) + "/pipelines/" + std::to_string(GetInt(p, "id")) +
+                                                 "/cancel", repo),
+                        "cancel pipeline");
+    // A conflict: the pipeline finished meanwhile.
+    if (!j.ok() && j.error().code != ErrorCode::kConflict && first.ok()) first = j.error();
+  }
+  return first;
+}
+
+Result<std::vector<std::string>> GitlabApi::RequiredChecks(const std::string&, const std::string&) {
+  return std::vector<std::string>{};
 }
 
 }  // namespace mergeyard::forge::gitlab

@@ -29,6 +29,13 @@ class GitlabApi final : public ForgeApi {
   Status SetStatus(const std::string& repo, const CommitStatus& status) override;
   Status ClosePullRequest(const std::string& repo, std::int64_t pr) override;
   Status AddLabel(const std::string& repo, std::int64_t pr, const std::string& label) override;
+  // The newest pipeline of the sha as "pipeline", then its jobs' and other
+  // commit statuses (newest per name, retried jobs included).
+  Result<std::vector<CiCheck>> ListChecks(const std::string& repo, const std::string& sha) override;
+  // Cancels every pipeline of the sha that has not finished.
+  Status CancelChecks(const std::string& repo, const std::string& sha) override;
+  // Always empty: GitLab has no per-branch list of required checks.
+  Result<std::vector<std::string>> RequiredChecks(const std::string& repo, const std::string& branch) override;
 
  private:
   RestClient& client_;

@@ -1,5 +1,6 @@
 #include "forge/gitlab/payload.h"
 
+#include <map>
 #include <set>
 
 #include "forge/json_fields.h"
@@ -10,8 +11,8 @@ namespace {
 
 const std::set<std::string>& QuietEvents() {
   static const std::set<std::string> kQuiet = {
-      "Tag Push Hook", "Issue Hook", "Confidential Issue Hook", "Pipeline Hook", "Job Hook",
-      "Wiki Page Hook", "Deployment Hook", "Release Hook", "Member Hook", "Subgroup Hook",
+      "Tag Push Hook", "Issue Hook", "Confidential Issue Hook", "Wiki Page Hook", "Deployment Hook",
+      "Release Hook", "Member Hook", "Subgroup Hook",
       "Feature Flag Hook", "Emoji Hook", "Resource Access Token Hook", "Project Hook",
       "Milestone Hook", "Vulnerability Hook", "System Hook"};
   return kQuiet;
@@ -85,12 +86,74 @@ Result<Event> PushEvent(const nlohmann::json& j) {
   return Event{p};
 }
 
+// --- CI verdicts ---------------------------------------------------------
+
+bool IsSha(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+CiCheck Check(std::string sha, std::string name, const std::string& status, std::string url) {
+  return {std::move(sha), std::move(name), GitlabState(status), status, std::move(url)};
+}
+
+// The pipeline as "pipeline", then its newest build of each name.
+Result<Event> Pipeline(const nlohmann::json& j) {
+  CiReported r;
+  r.repo = Repo(j);
+  if (r.repo.full_name.empty()) return Invalid("missing project.path_with_namespace");
+  const std::string sha = GetString(j, "object_attributes.sha");
+  if (!IsSha(sha)) return Event{Ignored{"pipeline without a commit sha"}};
+  const std::string web = GetString(j, "project.web_url");
+  const std::string id = std::to_string(GetInt(j, "object_attributes.id"));
+  r.checks.push_back(Check(sha, kGitlabPipelineCheck, GetString(j, "object_attributes.status"),
+                           GetString(j, "object_attributes.url", web + "/-/pipelines/" + id)));
+  std::map<std::string, std::int64_t> newest;  // name -> build id, for retried jobs
+  if (const nlohmann::json* builds = Find(j, "builds"); builds && builds->is_array()) {
+    for (const auto& b : *builds) {
+      const std::string name = GetString(b, "name");
+      const std::int64_t build = GetInt(b, "id");
+      if (name.empty() || (newest.count(name) && newest[name] >= build)) continue;
+      newest[name] = build;
+      std::erase_if(r.checks, [&](const CiCheck& c) { return c.name == name; });
+      r.checks.push_back(Check(sha, name, GetString(b, "status"), web + "/-/jobs/" + std::to_string(build)));
+    }
+  }
+  return Event{r};
+}
+
+// Job events name no project path: the repository's homepage does.
+std::string JobProject(const nlohmann::json& j) {
+  std::string path = GetString(j, "project.path_with_namespace");
+  if (!path.empty()) return path;
+  const std::string home = GetString(j, "repository.homepage");
+  const size_t scheme = home.find("://");
+  const size_t slash = home.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return slash == std::string::npos ? "" : home.substr(slash + 1);
+}
+
+Result<Event> Job(const nlohmann::json& j) {
+  CiReported r;
+  r.repo = Repo(j);
+  r.repo.full_name = JobProject(j);
+  if (r.repo.full_name.empty()) return Invalid("missing project.path_with_namespace and repository.homepage");
+  const std::string sha = GetString(j, "sha");
+  if (!IsSha(sha)) return Event{Ignored{"job without a commit sha"}};
+  const std::string name = GetString(j, "build_name");
+  if (name.empty()) return Event{Ignored{"job without a name"}};
+  const std::string web = GetString(j, "repository.homepage", GetString(j, "project.web_url"));
+  r.checks.push_back(Check(sha, name, GetString(j, "build_status"),
+                           web + "/-/jobs/" + std::to_string(GetInt(j, "build_id"))));
+  return Event{r};
+}
+
 }  // namespace
 
 Result<Event> ParsePayload(const std::string& event, const nlohmann::json& body) {
   if (event == "Note Hook" || event == "Confidential Note Hook") return Note(body);
   if (event == "Merge Request Hook") return MergeRequest(body);
   if (event == "Push Hook") return PushEvent(body);
+  if (event == "Pipeline Hook") return Pipeline(body);
+  if (event == "Job Hook" || event == "Build Hook") return Job(body);
   if (QuietEvents().count(event)) return Event{Ignored{"event " + event + " is not used"}};
   return NotFound("unknown GitLab event `" + event + "`");
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "forge/local/local_ci.h"
 #include "forge/signature.h"
 
 namespace mergeyard::forge {
@@ -63,11 +64,16 @@ LocalForge::LocalForge(LocalFlavor flavor, std::string repo, std::string dir)
     if (m == "DELETE") server_->Delete(".*", handler);
   }
   port_ = server_->bind_to_any_port("127.0.0.1");
+  LocalCi::Site site{flavor_, repo_, dir_, "http://127.0.0.1:" + std::to_string(port_) + "/" + repo_,
+                     installation_id(),
+                     [this](const std::string& event, const std::string& body) { return SendWebhook(event, body); }};
+  ci_ = std::make_unique<LocalCi>(std::move(site));
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 LocalForge::~LocalForge() {
+  ci_.reset();  // its runs use the repository and send webhooks through us
   server_->stop();
   thread_.join();
   if (!owns_dir_) return;
@@ -227,7 +233,7 @@ int LocalForge::AddUserComment(std::int64_t pr, const std::string& author, const
       {"comment", {{"id", id}, {"body", body}, {"user", {{"login", author}, {"id", UserId(author)}, {"type", "User"}}}}},
       {"repository", {{"full_name", repo_}, {"id", 1}}},
       {"sender", {{"login", author}, {"id", UserId(author)}}}};
-  return Deliver(url, secret, "issue_comment", payload.dump());
+  return Deliver(flavor_, url, secret, "issue_comment", payload.dump());
 }
 
 int LocalForge::SendWebhook(const std::string& event, const std::string& body) {
@@ -237,7 +243,7 @@ int LocalForge::SendWebhook(const std::string& event, const std::string& body) {
     url = webhook_url_;
     secret = webhook_secret_;
   }
-  return url.empty() ? 0 : Deliver(url, secret, event, body);
+  return url.empty() ? 0 : Deliver(flavor_, url, secret, event, body);
 }
 
 void LocalForge::SetWebhook(std::string url, std::string secret) {
@@ -246,8 +252,34 @@ void LocalForge::SetWebhook(std::string url, std::string secret) {
   webhook_secret_ = std::move(secret);
 }
 
-int LocalForge::Deliver(const std::string& url, const std::string& secret, const std::string& event,
-                        const std::string& body) {
+namespace {
+
+// The headers `flavor` sends a webhook with (go-gitea/gitea services/webhook/deliver.go;
+// GitLab's "Delivery headers"; GitHub's "delivery headers").
+httplib::Headers WebhookHeaders(LocalFlavor flavor, const std::string& origin, const std::string& secret,
+                                const std::string& event, const std::string& body) {
+  const std::string id = "local-" + std::to_string(::getpid()) + "-" + std::to_string(g_counter++);
+  const std::string hmac = HmacSha256Hex(secret, body);
+  switch (flavor) {
+    case LocalFlavor::kGitlab:
+      return {{"X-Gitlab-Event", event}, {"X-Gitlab-Token", secret}, {"X-Gitlab-Event-UUID", id},
+              {"X-Gitlab-Webhook-UUID", "local-hook"}, {"Idempotency-Key", id},
+              {"X-Gitlab-Instance", origin}, {"User-Agent", "GitLab/17.0.0"}};
+    case LocalFlavor::kGitea:
+      return {{"X-Gitea-Event", event}, {"X-Gitea-Event-Type", event}, {"X-Gitea-Delivery", id},
+              {"X-Gitea-Signature", hmac}, {"X-Gogs-Event", event}, {"X-Gogs-Delivery", id},
+              {"X-Gogs-Signature", hmac}, {"X-GitHub-Event", event}, {"X-GitHub-Delivery", id},
+              {"X-Hub-Signature-256", "sha256=" + hmac}, {"User-Agent", "Go-http-client/1.1"}};
+    case LocalFlavor::kGithub: break;
+  }
+  return {{"X-GitHub-Event", event}, {"X-GitHub-Delivery", id}, {"X-Hub-Signature-256", "sha256=" + hmac},
+          {"User-Agent", "mergeyard-local-forge"}};
+}
+
+}  // namespace
+
+int LocalForge::Deliver(LocalFlavor flavor, const std::string& url, const std::string& secret,
+                        const std::string& event, const std::string& body) {
   // url: http://host:port/path
   const auto scheme_end = url.find("://");
   const auto path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
@@ -256,12 +288,7 @@ int LocalForge::Deliver(const std::string& url, const std::string& secret, const
   httplib::Client cli(origin);
   cli.set_connection_timeout(5);
   cli.set_read_timeout(30);
-  const httplib::Headers headers = {{"X-GitHub-Event", event},
-                                    {"X-GitHub-Delivery", "local-" + std::to_string(::getpid()) + "-" +
-                                                              std::to_string(g_counter++)},
-                                    {"X-Hub-Signature-256", "sha256=" + HmacSha256Hex(secret, body)},
-                                    {"User-Agent", "mergeyard-local-forge"}};
-  auto res = cli.Post(path, headers, body, "application/json");
+  auto res = cli.Post(path, WebhookHeaders(flavor, origin, secret, event, body), body, "application/json");
   return res ? res->status : -1;
 }
 
@@ -269,6 +296,16 @@ void LocalForge::InjectFaults(std::vector<LocalFault> faults) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& f : faults) faults_.push_back(f);
 }
+
+void LocalForge::EnableCi(LocalCiOptions options) { ci_->Enable(std::move(options)); }
+
+void LocalForge::SetRequiredChecks(const std::string& branch, std::vector<std::string> names) {
+  ci_->SetRequiredChecks(branch, std::move(names));
+}
+
+std::vector<std::string> LocalForge::CiRuns() { return ci_->Runs(); }
+
+std::vector<std::string> LocalForge::CiCancelled() { return ci_->Cancelled(); }
 
 std::vector<LocalComment> LocalForge::Comments(std::int64_t pr) {
   std::lock_guard<std::mutex> lock(mu_);

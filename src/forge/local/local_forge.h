@@ -4,16 +4,20 @@
 // backed by a real bare git repository (files, heads, mergeability and the
 // merged flag come from git). It records what clients did, can send signed
 // webhooks for the comments people write (GitHub flavour), and can inject
-// 5xx, 429 with retry-after, slow answers and dropped connections.
+// 5xx, 429 with retry-after, slow answers and dropped connections. It can
+// also run a CI of its own on the batch branches mergeyard pushes
+// (EnableCi), reporting the way the flavour's real CI does.
 // `mergeyard demo` runs on it; the tests use it as their fake forge.
 // Needs the `git` command. Thread-safe.
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +67,40 @@ struct LocalFault {
   std::string body;          // the error message (default "injected fault")
 };
 
+// The local forge's CI (EnableCi). A run starts for every new commit on a
+// refs/heads/mergeyard/batch/* branch (one per commit: a branch pushed again
+// to a new commit runs again, a commit that already ran does not; runs are
+// concurrent). GitHub flavour: check runs or commit statuses
+// per check, plus one GitHub Actions workflow run per commit (named
+// kLocalCiWorkflow, cancellable); webhooks check_run, check_suite, status,
+// workflow_run. GitLab: a pipeline per commit whose jobs are the checks;
+// webhooks Pipeline Hook and Job Hook. Gitea: commit statuses and `status`
+// webhooks (no cancelling, as on Gitea).
+struct LocalCiOptions {
+  // Run with `sh -c` in a fresh checkout of the commit (CI_COMMIT_SHA holds
+  // it); exit status 0 passes every check, anything else fails them.
+  std::string command = "true";
+  // The checks reported, each with the command's verdict.
+  std::vector<std::string> checks = {"build", "test"};
+  // The verdicts come no sooner than this after the run started (CI duration).
+  int delay_ms = 0;
+  // When set, the delay for the commit `sha`, instead of delay_ms.
+  std::function<int(const std::string& sha)> delay_for;
+  // false: verdicts are only visible through REST ("dropped webhooks").
+  bool send_webhooks = true;
+  // Checks that stay pending forever; their run never completes on its own.
+  std::set<std::string> never_report;
+  // GitHub flavour: check runs (as GitHub Actions jobs are), else commit statuses.
+  bool check_runs = true;
+  // How often the batch branches are looked at.
+  int poll_ms = 20;
+};
+
+// The GitHub workflow run's name (a webhook `workflow_run` names it).
+inline constexpr const char* kLocalCiWorkflow = "local-ci";
+
+class LocalCi;
+
 class LocalForge {
  public:
   // Creates a git repository with an initial commit on `main` and starts the
@@ -108,12 +146,27 @@ class LocalForge {
   int AddUserComment(std::int64_t pr, const std::string& author, const std::string& body);
   // Where comments are delivered, and the secret they are signed with.
   void SetWebhook(std::string url, std::string secret);
-  // Delivers any other event (GitHub's `event` name, its JSON `body`) to the
-  // webhook, signed as GitHub signs it. The HTTP status, 0 or -1 as above.
+  // Delivers any other event to the webhook, with the flavour's headers and
+  // authentication: GitHub `event` in X-GitHub-Event, HMAC in
+  // X-Hub-Signature-256; GitLab `event` ("Pipeline Hook"...) in
+  // X-Gitlab-Event, the secret in X-Gitlab-Token; Gitea `event` in
+  // X-Gitea-Event and X-Gitea-Event-Type, hex HMAC in X-Gitea-Signature.
+  // The HTTP status, 0 or -1 as above.
   int SendWebhook(const std::string& event, const std::string& body);
   void InjectFaults(std::vector<LocalFault> faults);
   // GitHub App endpoints: installation id of the repository.
   std::int64_t installation_id() const { return 4242; }
+
+  // --- CI ----------------------------------------------------------------
+  // Starts the forge's CI (see LocalCiOptions); called again, it changes the
+  // options of the runs that start afterwards.
+  void EnableCi(LocalCiOptions options);
+  // Branch protection: `branch` requires the checks `names`. GitHub serves
+  // them at .../branches/{b}/protection/required_status_checks, Gitea at
+  // .../branch_protections/{b}; both answer 404 for other branches.
+  void SetRequiredChecks(const std::string& branch, std::vector<std::string> names);
+  std::vector<std::string> CiRuns();       // commits whose run started, in order
+  std::vector<std::string> CiCancelled();  // commits whose run was cancelled through the API
 
   // --- what clients did ---------------------------------------------------
   std::vector<LocalComment> Comments(std::int64_t pr);
@@ -130,9 +183,9 @@ class LocalForge {
   // `env`: "NAME=value " assignments put before the command.
   std::string Git(const std::string& args, int* exit_code = nullptr, bool strip = true,
                   const std::string& env = "");
-  // Posts a signed webhook; the HTTP status, or -1.
-  static int Deliver(const std::string& url, const std::string& secret, const std::string& event,
-                     const std::string& body);
+  // Posts a webhook signed the way `flavor` signs; the HTTP status, or -1.
+  static int Deliver(LocalFlavor flavor, const std::string& url, const std::string& secret,
+                     const std::string& event, const std::string& body);
 
   LocalFlavor flavor_;
   std::string repo_;
@@ -143,6 +196,7 @@ class LocalForge {
   std::string webhook_secret_;
   int port_ = 0;
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<LocalCi> ci_;
   std::thread thread_;
   std::mutex mu_;
   std::mutex git_mu_;

@@ -8,6 +8,7 @@
 #include <regex>
 #include <thread>
 
+#include "forge/local/local_ci.h"
 #include "forge/local/local_forge.h"
 
 namespace mergeyard::forge {
@@ -222,28 +223,39 @@ struct LocalForge::Impl {
 
   void Status(const std::string& sha) {
     const json b = Body();
-    std::lock_guard<std::mutex> lock(f.mu_);
-    f.statuses_.push_back({sha, b.value("state", ""), b.value(f.flavor_ == LocalFlavor::kGitlab ? "name" : "context", ""),
-                           b.value("description", ""), b.value("target_url", ""), false});
-    Reply(res, 201, {{"id", f.next_id_++}, {"state", b.value("state", "")}});
+    const LocalStatus status{sha, b.value("state", ""),
+                             b.value(f.flavor_ == LocalFlavor::kGitlab ? "name" : "context", ""),
+                             b.value("description", ""), b.value("target_url", ""), false};
+    {
+      std::lock_guard<std::mutex> lock(f.mu_);
+      f.statuses_.push_back(status);
+      Reply(res, 201, {{"id", f.next_id_++}, {"state", status.state}});
+    }
+    // Also what later reads of the commit's statuses answer.
+    f.ci_->RecordStatus(sha, status.context, status.state, status.target_url, status.description);
   }
 
   void CheckRun(std::int64_t id) {
     const json b = Body();
-    std::lock_guard<std::mutex> lock(f.mu_);
     std::string sha = b.value("head_sha", "");
-    if (id == 0) {
-      id = f.next_id_++;
-      f.check_run_keys_[id] = sha;
-    } else if (f.check_run_keys_.count(id)) {
-      sha = f.check_run_keys_[id];
-    } else {
-      return NotFound(res);
+    {
+      std::lock_guard<std::mutex> lock(f.mu_);
+      if (id == 0) {
+        id = f.next_id_++;
+        f.check_run_keys_[id] = sha;
+      } else if (f.check_run_keys_.count(id)) {
+        sha = f.check_run_keys_[id];
+      } else {
+        return NotFound(res);
+      }
+      const std::string state = b.value("status", "") + (b.contains("conclusion") ? "/" + b.value("conclusion", "") : "");
+      f.statuses_.push_back({sha, state, b.value("name", ""), b.contains("output") ? b["output"].value("title", "") : "",
+                             b.value("details_url", ""), true});
+      Reply(res, id == 0 ? 201 : 200, {{"id", id}});
     }
-    const std::string state = b.value("status", "") + (b.contains("conclusion") ? "/" + b.value("conclusion", "") : "");
-    f.statuses_.push_back({sha, state, b.value("name", ""), b.contains("output") ? b["output"].value("title", "") : "",
-                           b.value("details_url", ""), true});
-    Reply(res, id == 0 ? 201 : 200, {{"id", id}});
+    // Also a check run of the commit for later reads.
+    f.ci_->RecordCheckRun(id, sha, b.value("name", ""), b.value("status", ""),
+                          b.contains("conclusion") ? b.value("conclusion", "") : "", b.value("details_url", ""));
   }
 
   void AddLabels(std::int64_t pr) {
@@ -293,7 +305,19 @@ struct LocalForge::Impl {
     if (f.flavor_ == LocalFlavor::kGithub && method == "PATCH" && Match(path, r + "/check-runs/" + n, &m)) {
       return CheckRun(std::stoll(m[1]));
     }
+    if (ServeCi()) return;
     NotFound(res);
+  }
+
+  // The CI's routes (local_ci_routes.cc); false when `path` is none of them.
+  bool ServeCi() {
+    std::map<std::string, std::string> params;
+    for (const auto& [k, v] : req.params) params.emplace(k, v);
+    const auto reply = f.ci_->Serve(method, path, params);
+    if (!reply) return false;
+    res.status = reply->status;
+    res.set_content(reply->body, "application/json");
+    return true;
   }
 
   void ServeGitlab() {
@@ -308,6 +332,7 @@ struct LocalForge::Impl {
     if (method == "POST" && Match(path, p + "/merge_requests/" + n + "/notes", &m)) return CreateComment(std::stoll(m[1]));
     if (method == "PUT" && Match(path, p + "/merge_requests/" + n + "/notes/" + n, &m)) return EditComment(std::stoll(m[2]));
     if (method == "POST" && Match(path, p + "/statuses/([0-9a-f]{40})", &m)) return Status(m[1]);
+    if (ServeCi()) return;
     NotFound(res);
   }
 };
