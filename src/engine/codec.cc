@@ -28,28 +28,23 @@ NLOHMANN_JSON_SERIALIZE_ENUM(ReportKind, {{ReportKind::kQueued, "queued"},
                                           {ReportKind::kMerged, "merged"},
                                           {ReportKind::kKicked, "kicked"},
                                           {ReportKind::kCancelled, "cancelled"}})
-NLOHMANN_JSON_SERIALIZE_ENUM(FailureKind, {{FailureKind::kStep, "step"},
-                                           {FailureKind::kCheck, "check"},
-                                           {FailureKind::kCheckTimeout, "check_timeout"}})
-NLOHMANN_JSON_SERIALIZE_ENUM(ReportReason, {{ReportReason::kNone, "none"},
-                                            {ReportReason::kAccepted, "accepted"},
-                                            {ReportReason::kAlreadyQueued, "already_queued"},
-                                            {ReportReason::kBatchStarted, "batch_started"},
-                                            {ReportReason::kTargetMoved, "target_moved"},
-                                            {ReportReason::kBatchAheadFailed, "batch_ahead_failed"},
-                                            {ReportReason::kBatchAheadChanged, "batch_ahead_changed"},
-                                            {ReportReason::kConflictsAhead, "conflicts_ahead"},
-                                            {ReportReason::kBuildFailed, "build_failed"},
-                                            {ReportReason::kPassedAlone, "passed_alone"},
-                                            {ReportReason::kLandRejected, "land_rejected"},
-                                            {ReportReason::kLanded, "landed"},
-                                            {ReportReason::kFailed, "failed"},
-                                            {ReportReason::kConflict, "conflict"},
-                                            {ReportReason::kCancelledBy, "cancelled_by"},
-                                            {ReportReason::kCancelledByAdmin, "cancelled_by_admin"},
-                                            {ReportReason::kClosed, "closed"},
-                                            {ReportReason::kNewHead, "new_head"},
-                                            {ReportReason::kReplaced, "replaced"}})
+// FailureKind and ReportReason are written by the names types.cc gives them,
+// the one list of them; an unknown name reads as the first value.
+template <class Enum>
+Enum EnumFromName(const nlohmann::json& j, Enum last, const char* (*name)(Enum)) {
+  const std::string text = j.is_string() ? j.get<std::string>() : "";
+  for (int i = 0; i <= static_cast<int>(last); ++i)
+    if (text == name(static_cast<Enum>(i))) return static_cast<Enum>(i);
+  return static_cast<Enum>(0);
+}
+inline void to_json(nlohmann::json& j, FailureKind k) { j = FailureKindName(k); }
+inline void from_json(const nlohmann::json& j, FailureKind& k) {
+  k = EnumFromName(j, kLastFailureKind, FailureKindName);
+}
+inline void to_json(nlohmann::json& j, ReportReason r) { j = ReportReasonName(r); }
+inline void from_json(const nlohmann::json& j, ReportReason& r) {
+  r = EnumFromName(j, kLastReportReason, ReportReasonName);
+}
 
 // A state written before causes were facts holds a string: empty for none,
 // else a cancel whose words are gone (the admin's, the plainest).

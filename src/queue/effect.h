@@ -62,12 +62,9 @@ enum class ReportKind {
 
 const char* ReportKindName(ReportKind k);
 
-// ReportReason (types.h) says why, as a fact.
-
-
 // Tell the pull request. Merged, kicked and cancelled end the entry: each
-// entry gets exactly one of them. Fields other than pr/kind/reason are set
-// where the reason says so and left empty otherwise.
+// entry gets exactly one of them. `reason` (types.h) says why, as a fact;
+// the other fields are set where the reason says so, else left empty.
 struct Report {
   PrNumber pr = 0;
   ReportKind kind = ReportKind::kQueued;

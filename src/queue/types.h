@@ -29,6 +29,8 @@ constexpr int kPriorityHigh = 192;
 // section 7), or a required check that never reported within its timeout.
 enum class FailureKind { kStep, kCheck, kCheckTimeout };
 
+inline constexpr FailureKind kLastFailureKind = FailureKind::kCheckTimeout;
+
 const char* FailureKindName(FailureKind k);  // "step", "check", "check_timeout"
 
 // Why a report was made, as a fact. The words people read are made from the
@@ -55,6 +57,8 @@ enum class ReportReason {
   kNewHead,            // cancelled: new commits were pushed; `head_sha`
   kReplaced,           // cancelled: replaced by a new `!integrate` on `head_sha`
 };
+
+inline constexpr ReportReason kLastReportReason = ReportReason::kReplaced;  // keep last
 
 const char* ReportReasonName(ReportReason r);  // "accepted", "failed", "new_head", ...
 

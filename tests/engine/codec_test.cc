@@ -48,6 +48,38 @@ TEST_CASE("every effect and event keeps its kind and fields through JSON") {
   CHECK(timer.ok());
 }
 
+TEST_CASE("every report reason and failure kind keeps its value through JSON, by its name") {
+  for (int i = 0; i <= static_cast<int>(kLastReportReason); ++i) {
+    Report r;
+    r.reason = static_cast<ReportReason>(i);
+    r.failure = static_cast<FailureKind>(i % (static_cast<int>(kLastFailureKind) + 1));
+    const nlohmann::json j = engine::EffectToJson(r);
+    CHECK(j["reason"] == ReportReasonName(r.reason));
+    auto back = engine::EffectFromJson(j);
+    REQUIRE(back.ok());
+    CHECK(std::get<Report>(*back).reason == r.reason);
+    CHECK(std::get<Report>(*back).failure == r.failure);
+  }
+  CHECK(std::string(ReportReasonName(kLastReportReason)) == "replaced");
+}
+
+TEST_CASE("a stored pending cancel written as words still loads, as a cancel") {
+  nlohmann::json j = engine::StateToJson(State{});
+  Entry e;
+  e.pr = 4;
+  nlohmann::json entry = engine::StateToJson([&] { State s; s.entries[4] = e; return s; }())["entries"][0];
+  entry["pending_cancel"] = "cancelled by @wendy";
+  j["entries"] = nlohmann::json::array({entry});
+  auto back = engine::StateFromJson(j);
+  REQUIRE(back.ok());
+  CHECK(back->entries.at(4).pending_cancel.reason == ReportReason::kCancelledByAdmin);
+  entry["pending_cancel"] = "";
+  j["entries"] = nlohmann::json::array({entry});
+  back = engine::StateFromJson(j);
+  REQUIRE(back.ok());
+  CHECK(back->entries.at(4).pending_cancel.reason == ReportReason::kNone);
+}
+
 TEST_CASE("malformed JSON is an error value, not an exception") {
   CHECK_FALSE(engine::EffectFromJson(nlohmann::json::parse(R"({"type": "explode"})")).ok());
   CHECK_FALSE(engine::EffectFromJson(nlohmann::json::parse(R"([1,2])")).ok());
