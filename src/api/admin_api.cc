@@ -205,6 +205,29 @@ void SetPaused(const Api& api, const Request& req, Response& res, bool paused) {
   SendJson(res, {{"repo", repo}, {"paused", paused}, {"queues", std::move(queues)}}, 202);
 }
 
+// Why forge::Admitter did not let pull request `pr` in, as an HTTP error.
+void SendRefusal(Response& res, const std::string& repo, queue::PrNumber pr, const forge::Admission& a) {
+  const std::string which = "pull request #" + std::to_string(pr);
+  const std::string& branch = a.key.branch;
+  switch (a.refusal) {
+    case forge::Refusal::kNone: break;
+    case forge::Refusal::kMerged: return SendError(res, 409, "pr_closed", which + " is already merged");
+    case forge::Refusal::kClosed: return SendError(res, 409, "pr_closed", which + " is closed");
+    case forge::Refusal::kDraft: return SendError(res, 409, "pr_draft", which + " is a draft");
+    case forge::Refusal::kNotOptedIn:
+      return SendError(res, 422, "not_opted_in",
+                       "the target branch " + branch + " of " + repo + " has no .mergeyard.yml");
+    case forge::Refusal::kInvalidConfig:
+      return SendError(res, 422, "invalid_config",
+                       ".mergeyard.yml on " + branch + " is invalid:\n" + a.config_errors);
+    case forge::Refusal::kConflicts: {
+      std::string list;
+      for (const auto& p : a.conflicting_paths) list += (list.empty() ? ": " : ", ") + p;
+      return SendError(res, 409, "pr_conflicts", which + " does not merge cleanly with " + branch + list);
+    }
+  }
+}
+
 void Enqueue(const Api& api, const Request& req, Response& res) {
   const std::string repo = req.matches[1];
   auto body = ParseJsonObject(req, res);
@@ -214,12 +237,13 @@ void Enqueue(const Api& api, const Request& req, Response& res) {
     return SendError(res, 422, "invalid_pr", "\"pr\" must be a positive integer (the pull request number)");
   const auto pr = pr_field.get<queue::PrNumber>();
   int priority = queue::kPriorityNormal;
-  if (body->contains("priority")) {
+  const bool priority_given = body->contains("priority");
+  if (priority_given) {
     auto p = BodyPriority((*body)["priority"], res);
     if (!p) return;
     priority = *p;
   }
-  if (!api.deps.forges)
+  if (!api.deps.forges || !api.deps.admission)
     return SendError(res, 503, "forge_unavailable",
                      "no forge is configured: admin enqueue needs one to look the pull request up");
   forge::ForgeApi* forge_api = api.deps.forges->ForRepo(repo);
@@ -227,46 +251,19 @@ void Enqueue(const Api& api, const Request& req, Response& res) {
     return SendError(res, 422, "no_forge",
                      "no forge is known to serve " + repo +
                          " (several forges are configured and none has sent a webhook for it)");
-  auto info = forge_api->GetPullRequest(repo, pr);
-  if (!info.ok()) {
-    if (info.error().code == ErrorCode::kNotFound)
+  auto admitted = api.deps.admission->Admit(*forge_api, repo, pr, priority, priority_given);
+  if (!admitted.ok()) {
+    if (admitted.error().code == ErrorCode::kNotFound)
       return SendError(res, 404, "unknown_pr", repo + " has no pull request #" + std::to_string(pr));
-    return SendForgeError(res, info.error(), "looking up pull request #" + std::to_string(pr));
+    return SendForgeError(res, admitted.error(), "admitting pull request #" + std::to_string(pr));
   }
-  if (!info->open)
-    return SendError(res, 409, "pr_closed",
-                     "pull request #" + std::to_string(pr) + (info->merged ? " is already merged" : " is closed"));
-  if (info->draft)
-    return SendError(res, 409, "pr_draft", "pull request #" + std::to_string(pr) + " is a draft");
-  const engine::QueueKey key{repo, info->base_branch};
-  if (api.deps.configs) {
-    auto loaded = api.deps.configs->Load(repo, info->base_branch);
-    if (!loaded.ok()) return SendForgeError(res, loaded.error(), "reading .mergeyard.yml");
-    if (!loaded->present)
-      return SendError(res, 422, "not_opted_in",
-                       "the target branch " + info->base_branch + " of " + repo + " has no .mergeyard.yml");
-    if (loaded->parse.ok()) {
-      api.deps.engine->Post(key, queue::ConfigChanged{loaded->parse.config.queue});
-    } else if (!api.deps.configs->LastGood(repo, info->base_branch)) {
-      return SendError(res, 422, "invalid_config",
-                       ".mergeyard.yml on " + info->base_branch + " is invalid:\n" + loaded->parse.ErrorsText());
-    }
-  }
-  if (api.deps.merges) {
-    auto merges = api.deps.merges->Check(key.repo, key.branch, pr, info->head_sha);
-    if (!merges.ok()) return SendForgeError(res, merges.error(), "checking that it merges onto " + key.branch);
-    if (!merges->clean) {
-      std::string list;
-      for (const auto& p : merges->conflicting_paths) list += (list.empty() ? ": " : ", ") + p;
-      return SendError(res, 409, "pr_conflicts",
-                       "pull request #" + std::to_string(pr) + " does not merge cleanly with " + key.branch + list);
-    }
-  }
-  api.deps.engine->Post(key, queue::Enqueue{pr, info->head_sha, priority});
+  const forge::Admission& a = *admitted;
+  const engine::QueueKey& key = a.key;
+  if (!a.admitted()) return SendRefusal(res, repo, pr, a);
   LOG_INFO("admin enqueued", {{"repo", repo}, {"branch", key.branch}, {"pr", std::to_string(pr)},
                               {"priority", std::to_string(priority)}});
   SendJson(res,
-           {{"repo", repo}, {"branch", key.branch}, {"pr", pr}, {"head_sha", info->head_sha},
+           {{"repo", repo}, {"branch", key.branch}, {"pr", pr}, {"head_sha", a.head_sha},
             {"priority", priority}, {"status", "accepted"}},
            202);
 }

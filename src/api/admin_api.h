@@ -64,6 +64,7 @@
 #include "engine/engine.h"
 #include "engine/merge_checker.h"
 #include "exec/exec_service.h"
+#include "forge/admission.h"
 #include "forge/ci_gate.h"
 #include "forge/config_source.h"
 #include "forge/directory.h"
@@ -82,16 +83,11 @@ struct AdminDeps {
   store::SqliteStateStore* history = nullptr;   // may be null: no history, trees from live nodes only
   forge::ForgeDirectory* forges = nullptr;      // may be null: admin enqueue answers 503
   exec::ExecService* exec = nullptr;            // may be null: "available": false
-  // May be null. When set, admin enqueue requires `.mergeyard.yml` on the
-  // pull request's base branch (422 not_opted_in) and posts its queue
-  // settings (ConfigChanged) before the Enqueue, as the comment command does.
-  forge::ConfigSource* configs = nullptr;
-  // May be null. When set, admin enqueue first asks whether the pull request
-  // merges onto its target, as the comment command does (the service's
-  // checker also tells a queue met for the first time where its target is):
-  // not clean answers 409 pr_conflicts, naming the paths when known; an
-  // error answers 503 (transient) or 502.
-  engine::MergeChecker* merges = nullptr;
+  // The one admission path, shared with the `!integrate` command: admin
+  // enqueue answers 503 without it. Refusals answer 409 (closed, merged,
+  // draft, pr_conflicts naming the paths when known) or 422 (not_opted_in,
+  // invalid_config); forge or git errors 503 (transient) or 502.
+  forge::Admitter* admission = nullptr;
   // May be null. When set, batches waiting on external CI show their
   // required checks in the queue detail.
   forge::CiGate* ci = nullptr;

@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "engine/engine.h"
 #include "exec/exec_stack.h"
+#include "forge/admission.h"
 #include "forge/ci_gate.h"
 #include "forge/config_source.h"
 #include "forge/directory.h"
@@ -61,6 +62,7 @@ struct Service::Parts {
   std::unique_ptr<api::QueueMetrics> queue_metrics;  // the engine's observer: outlives it
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<GitMergeChecker> merges;
+  std::unique_ptr<forge::Admitter> admission;  // the comment command's and admin enqueue's
   httplib::Server http;
   std::unique_ptr<webhook::Service> webhooks;
   int port = 0;
@@ -211,6 +213,7 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   }
   if (Status s = p.engine->Recover(); !s.ok()) return Internal("recovery failed: " + s.error().ToString());
   p.merges = std::make_unique<GitMergeChecker>(*p.git, *p.engine, *p.configs);
+  p.admission = std::make_unique<forge::Admitter>(*p.configs, *p.merges, *p.engine);
 
   p.http.set_tcp_nodelay(true);
   // cpp-httplib's default pool (cores - 1, at least 8) let eight idle
@@ -237,14 +240,13 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   });
   p.exec->Mount(p.http, exec::ApiTokens{config.admin_token, config.executor_token});
   api::AdminDeps deps{p.engine.get(), p.store.get(), &p.forges, &p.exec->service()};
-  deps.configs = p.configs.get();
-  deps.merges = p.merges.get();
+  deps.admission = p.admission.get();
   deps.ci = p.ci.get();
   api::MountAdminApi(p.http, deps, {config.admin_token, config.public_url});
   api::MountDashboard(p.http);
   webhook::ServiceOptions wo;
   wo.listener.secrets = SecretsOf(config);
-  auto webhooks = webhook::Service::Start(p.http, *p.db, p.forges, *p.configs, *p.merges, *p.reporter, *p.engine,
+  auto webhooks = webhook::Service::Start(p.http, *p.db, p.forges, *p.configs, *p.admission, *p.reporter, *p.engine,
                                           p.clock, wo);
   if (!webhooks.ok()) return Internal("cannot start the webhook listener: " + webhooks.error().ToString());
   p.webhooks = std::move(*webhooks);

@@ -30,8 +30,6 @@ Result<Admission> Admitter::Admit(ForgeApi& api, const std::string& repo, std::i
       a.refusal = Refusal::kInvalidConfig;
       return a;
     }
-  } else if (Status st = SyncConfig(a.key, *loaded); !st.ok()) {
-    return st.error();
   }
   auto merge = merges_.Check(repo, info->base_branch, pr, info->head_sha);
   if (!merge.ok()) return merge.error();
@@ -39,6 +37,11 @@ Result<Admission> Admitter::Admit(ForgeApi& api, const std::string& repo, std::i
     a.refusal = Refusal::kConflicts;
     a.conflicting_paths = merge->conflicting_paths;
     return a;
+  }
+  // The queue's settings go first, so that the entry forms batches by them;
+  // a refused pull request posts nothing.
+  if (loaded->parse.ok()) {
+    if (Status st = SyncConfig(a.key, *loaded); !st.ok()) return st.error();
   }
   if (Status st = sink_.PostDurable(a.key, queue::Enqueue{pr, info->head_sha, priority, priority_given});
       !st.ok()) {

@@ -4,7 +4,8 @@
 // request is admitted when it is open, not a draft, its target branch has a
 // valid `.mergeyard.yml` (or an invalid one with a last good configuration
 // kept), and it merges cleanly onto the target; then the queue's settings
-// (when the file changed) and the Enqueue are posted durably. Each caller
+// (when the file changed) and the Enqueue are posted durably. A refusal
+// posts nothing. Each caller
 // words a refusal for its own medium (a reply, an HTTP error).
 
 #include <map>

@@ -20,10 +20,10 @@ std::string PriorityName(int p) {
 }  // namespace
 
 Processor::Processor(DeliveryStore& store, forge::ForgeDirectory& forges, forge::ConfigSource& configs,
-                     engine::MergeChecker& merges, forge::Reporter& reporter, engine::EventSink& sink,
+                     forge::Admitter& admitter, forge::Reporter& reporter, engine::EventSink& sink,
                      const Clock& clock, ProcessorOptions options)
     : store_(store), forges_(forges), configs_(configs), reporter_(reporter), sink_(sink),
-      clock_(clock), options_(std::move(options)), admitter_(configs, merges, sink) {}
+      clock_(clock), options_(std::move(options)), admitter_(admitter) {}
 
 Processor::~Processor() { Stop(); }
 

@@ -34,7 +34,6 @@
 #include "forge/event.h"
 #include "forge/reporter.h"
 #include "webhook/delivery_store.h"
-#include "engine/merge_checker.h"
 
 namespace mergeyard::webhook {
 
@@ -50,7 +49,7 @@ struct ProcessorOptions {
 class Processor {
  public:
   Processor(DeliveryStore& store, forge::ForgeDirectory& forges, forge::ConfigSource& configs,
-            engine::MergeChecker& merges, forge::Reporter& reporter, engine::EventSink& sink,
+            forge::Admitter& admitter, forge::Reporter& reporter, engine::EventSink& sink,
             const Clock& clock, ProcessorOptions options = {});
   ~Processor();
 
@@ -85,7 +84,7 @@ class Processor {
   engine::EventSink& sink_;
   const Clock& clock_;
   ProcessorOptions options_;
-  forge::Admitter admitter_;
+  forge::Admitter& admitter_;
   std::atomic<forge::CiGate*> ci_gate_{nullptr};
 
   std::mutex mu_;

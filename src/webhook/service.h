@@ -22,7 +22,7 @@ class Service {
   // destroying it. Errors: those of DeliveryStore::Open.
   static Result<std::unique_ptr<Service>> Start(httplib::Server& server, store::Database& db,
                                                 forge::ForgeDirectory& forges, forge::ConfigSource& configs,
-                                                engine::MergeChecker& merges, forge::Reporter& reporter,
+                                                forge::Admitter& admitter, forge::Reporter& reporter,
                                                 engine::EventSink& sink, const Clock& clock,
                                                 ServiceOptions options);
   ~Service();

@@ -37,20 +37,22 @@ struct ForgeSetup {
   testing::FakeForge fake;
   testing::ForgeClient client;
   forge::ForgeDirectory forges;
-  std::unique_ptr<forge::ForgeConfigSource> configs;
+  forge::ForgeConfigSource configs{forges};
+  ScriptedMerges clean{[](const std::string&, const std::string&, std::int64_t,
+                          const std::string&) -> Result<engine::Mergeability> { return engine::Mergeability{}; }};
   std::unique_ptr<ApiHarness> h;
 
-  explicit ForgeSetup(FakeFlavor flavor = FakeFlavor::kGithub, bool check_configs = false,
+  // `opted_in`: main has a .mergeyard.yml from the start. `merges`: the merge
+  // check (default: every pull request merges cleanly).
+  explicit ForgeSetup(FakeFlavor flavor = FakeFlavor::kGithub, bool opted_in = true,
                       engine::MergeChecker* merges = nullptr)
       : fake(flavor, ApiHarness::kRepo), client(testing::ConnectTo(fake, clock)) {
     forges.Add(client.api);
+    if (opted_in) fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 2\n"}});
     HarnessOptions o;
     o.forges = &forges;
-    o.merges = merges;
-    if (check_configs) {
-      configs = std::make_unique<forge::ForgeConfigSource>(forges);
-      o.configs = configs.get();
-    }
+    o.configs = &configs;
+    o.merges = merges ? merges : &clean;
     h = std::make_unique<ApiHarness>(o);
   }
 
@@ -123,6 +125,19 @@ TEST_CASE("admin enqueue takes numeric priorities and defaults to normal") {
   CHECK(list.body["queues"].size() == 2);
 }
 
+TEST_CASE("admin enqueue without a priority keeps the priority of an entry already queued") {
+  ForgeSetup f;
+  f.Open(5);
+  REQUIRE(f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 5, "priority": "high"})").status == 202);
+  f.h->Drain();
+  REQUIRE(f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 5})").status == 202);
+  f.h->Drain();
+  CHECK(f.h->State().entries.at(5).priority == queue::kPriorityHigh);
+  REQUIRE(f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 5, "priority": "low"})").status == 202);
+  f.h->Drain();
+  CHECK(f.h->State().entries.at(5).priority == queue::kPriorityLow);
+}
+
 TEST_CASE("admin enqueue refuses drafts and closed pull requests with 409, unknown ones with 404") {
   ForgeSetup f;
   f.Open(10, "main", /*draft=*/true);
@@ -180,8 +195,8 @@ TEST_CASE("admin enqueue answers 503 when the forge keeps failing") {
   CHECK(f.h->engine().Queues().empty());
 }
 
-TEST_CASE("with a config source, admin enqueue needs .mergeyard.yml and applies its queue settings") {
-  ForgeSetup f(FakeFlavor::kGithub, /*check_configs=*/true);
+TEST_CASE("admin enqueue needs .mergeyard.yml and applies its queue settings") {
+  ForgeSetup f(FakeFlavor::kGithub, /*opted_in=*/false);
   f.Open(1);
   auto r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 1})");
   CHECK(r.status == 422);
@@ -210,7 +225,7 @@ TEST_CASE("admin enqueue asks whether the pull request merges: conflicts answer 
     asked.push_back(repo + "@" + branch + "#" + std::to_string(pr) + ":" + head);
     return answer;
   });
-  ForgeSetup f(FakeFlavor::kGithub, false, &merges);
+  ForgeSetup f(FakeFlavor::kGithub, true, &merges);
   const std::string head = f.Open(401);
   auto r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 401})");
   CHECK(r.status == 409);
@@ -236,7 +251,7 @@ TEST_CASE("admin enqueue asks whether the pull request merges: conflicts answer 
 TEST_CASE("admin enqueue answers 503 when the merge check fails transiently, and enqueues nothing") {
   ScriptedMerges merges([](const std::string&, const std::string&, std::int64_t,
                            const std::string&) -> Result<engine::Mergeability> { return Transient("fetch failed"); });
-  ForgeSetup f(FakeFlavor::kGithub, false, &merges);
+  ForgeSetup f(FakeFlavor::kGithub, true, &merges);
   f.Open(402);
   auto r = f.h->Admin("POST", "/api/v1/repos/acme/widgets/entries", R"({"pr": 402})");
   CHECK(r.status == 503);

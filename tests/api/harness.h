@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "api/admin_api.h"
+#include "forge/admission.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "engine/engine.h"
@@ -93,6 +94,8 @@ struct HarnessOptions {
   bool history = true;                  // hand the SQLite store to the API
   bool exec = false;                    // run an ExecService and mount its routes too
   forge::ForgeDirectory* forges = nullptr;
+  // With forges, configs and merges all set, admin enqueue runs the
+  // admission path (forge::Admitter) over them; otherwise it answers 503.
   forge::ConfigSource* configs = nullptr;
   engine::MergeChecker* merges = nullptr;
   std::string public_url;
@@ -147,8 +150,10 @@ class ApiHarness {
     deps.history = options_.history ? store_.get() : nullptr;
     deps.forges = options_.forges;
     deps.exec = exec_.get();
-    deps.configs = options_.configs;
-    deps.merges = options_.merges;
+    if (options_.forges && options_.configs && options_.merges) {
+      admission_ = std::make_unique<forge::Admitter>(*options_.configs, *options_.merges, post_only_);
+      deps.admission = admission_.get();
+    }
     api::MountAdminApi(server_, deps, {options_.admin_token, options_.public_url});
     api::MountDashboard(server_);
     port_ = server_.bind_to_any_port("127.0.0.1");
@@ -247,6 +252,14 @@ class ApiHarness {
   std::unique_ptr<store::SqliteStateStore> store_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<exec::ExecService> exec_;
+  // The tests drain the engine themselves (Drain()), so admission posts
+  // without waiting for the transition to commit.
+  struct PostOnly final : engine::EventSink {
+    explicit PostOnly(std::unique_ptr<engine::Engine>& e) : engine(e) {}
+    void Post(const engine::QueueKey& key, queue::Event event) override { engine->Post(key, std::move(event)); }
+    std::unique_ptr<engine::Engine>& engine;
+  } post_only_{engine_};
+  std::unique_ptr<forge::Admitter> admission_;
   httplib::Server server_;
   std::thread thread_;
   int port_ = 0;

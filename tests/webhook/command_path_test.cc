@@ -322,7 +322,7 @@ TEST_CASE("the service processes deliveries in the background as they arrive") {
   webhook::ServiceOptions options;
   options.listener.secrets.default_secret = CommandHarness::kSecret;
   options.processor.idle_poll = 10 * kSecond;  // only the new delivery's wake-up can explain quick processing
-  auto service = webhook::Service::Start(server, *h.db, h.forges, h.configs, h.merges, h.reporter, h.sink,
+  auto service = webhook::Service::Start(server, *h.db, h.forges, h.configs, h.admitter, h.reporter, h.sink,
                                          h.clock, options);
   REQUIRE(service.ok());
   const int port = server.bind_to_any_port("127.0.0.1");

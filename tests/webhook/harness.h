@@ -83,6 +83,7 @@ struct CommandHarness {
   FakeMergeChecker merges{fake};
   forge::Reporter reporter;
   RecordingSink sink;
+  forge::Admitter admitter{configs, merges, sink};
   std::unique_ptr<store::Database> db;
   std::unique_ptr<webhook::DeliveryStore> deliveries;
   std::unique_ptr<webhook::Processor> processor;
@@ -112,7 +113,7 @@ struct CommandHarness {
     webhook::ProcessorOptions po;
     po.bot_logins = {"mergeyard-bot"};
     po.retry_delay = 0;
-    processor = std::make_unique<webhook::Processor>(*deliveries, forges, configs, merges, reporter, sink,
+    processor = std::make_unique<webhook::Processor>(*deliveries, forges, configs, admitter, reporter, sink,
                                                      clock, po);
     webhook::ListenerOptions lo;
     lo.secrets.default_secret = kSecret;
