@@ -8,7 +8,7 @@ CREATE TABLE ci_verdicts (
   tree TEXT NOT NULL,
   checks TEXT NOT NULL,
   commit_sha TEXT NOT NULL,      -- the commit the checks passed on
-  links_json TEXT NOT NULL,      -- ["name url", ...] of the passing checks
+  links_json TEXT NOT NULL,      -- {"name": "url of its page", ...} of the passing checks
   passed_at INTEGER NOT NULL,
   PRIMARY KEY (repo, tree, checks)
 );

@@ -18,7 +18,7 @@ namespace mergeyard::engine {
 
 struct CachedVerdict {
   std::string commit;                       // the commit whose checks passed
-  std::vector<std::string> links;           // "name url" of each passing check, for people
+  std::map<std::string, std::string> links;  // check name -> its page, for people
 };
 
 class VerdictCache {

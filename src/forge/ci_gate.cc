@@ -28,8 +28,8 @@ struct CiGate::Wait {
   engine::QueueKey key;
   queue::StartRun run;
   engine::EventSink* sink = nullptr;
-  engine::RepoConfig config;
-  bool prepared = false;                 // required names known, verdict cache asked
+  engine::RepoConfig config;             // set by Prepare
+  bool prepared = false;                 // config read, required names known, verdict cache asked
   std::vector<std::string> required;     // in the configuration's order
   std::map<std::string, CheckView> checks;
   bool pipeline_running = false;
@@ -38,6 +38,7 @@ struct CiGate::Wait {
   Time next_poll = 0;
   Duration backoff = 0;                  // after failed polls, 0 when none
   bool cached = false;
+  std::string last_source;               // where the latest verdict on a required check came from
   bool decided = false;
   queue::RunFinished result;
 };
@@ -80,9 +81,6 @@ CiGate::~CiGate() {
 }
 
 void CiGate::Start(const engine::QueueKey& key, const queue::StartRun& run, engine::EventSink& sink) {
-  auto config = configs_(key);
-  if (!config || !config->checks.active()) return pipeline_.Start(key, run, sink);
-  bool start_pipeline = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& slot = waits_[{key, run.batch}];
@@ -98,19 +96,11 @@ void CiGate::Start(const engine::QueueKey& key, const queue::StartRun& run, engi
     auto w = std::make_shared<Wait>();
     w->key = key;
     w->run = run;
+    if (w->run.started_at == 0) w->run.started_at = clock_.Now();
     w->sink = &sink;
-    w->config = *config;
-    const Time now = clock_.Now();
-    const Time started = run.started_at > 0 ? run.started_at : now;
-    w->deadline = started + config->checks.timeout;
-    // A run started a while ago was waiting before a restart: poll at once.
-    w->next_poll = started + kSecond < now ? now : now + options_.poll_interval;
-    w->pipeline_running = !config->pipeline.empty();
-    start_pipeline = w->pipeline_running;
-    waits_[{key, run.batch}] = w;
+    waits_[{key, run.batch}] = std::move(w);  // Prepare, on the gate's thread, reads its configuration
   }
   cv_.notify_all();
-  if (start_pipeline) pipeline_.Start(key, run, *relay_);
 }
 
 void CiGate::Cancel(const engine::QueueKey& key, const queue::CancelRun& cancel) {
@@ -185,6 +175,7 @@ void CiGate::ApplyLocked(Wait& w, const CiCheck& c, CiSource source) {
   CheckView& v = w.checks[c.name];
   // A late "pending" webhook must not undo a verdict; a poll tells the truth.
   if (Terminal(v.state) && !Terminal(c.state) && source == CiSource::kWebhook) return;
+  if (Terminal(c.state)) w.last_source = CiSourceName(source);
   v.name = c.name;
   v.state = c.state;
   v.conclusion = c.conclusion;
@@ -225,34 +216,27 @@ void CiGate::FinishLocked(Wait& w, queue::RunFinished result) {
   w.decided = true;
   result.batch = w.run.batch;
   w.result = result;
-  const Time now = clock_.Now();
-  const Time started = w.run.started_at > 0 ? w.run.started_at : now;
-  std::string source = w.cached ? "cache" : "none";
-  if (!w.cached) {
-    // The source of the check that decided: the failing one, or the last to pass.
-    for (const std::string& name : w.required) {
-      auto it = w.checks.find(name);
-      if (it == w.checks.end()) continue;
-      if (!result.passed && name != result.failed_step) continue;
-      source = it->second.source;
-    }
-    if (!result.passed && result.failure == queue::FailureKind::kCheckTimeout) source = "timeout";
+  const bool by_step = !result.passed && result.failure == queue::FailureKind::kStep;
+  if (!by_step) {  // a CI verdict (a failing pipeline step is not one)
+    const char* source = w.cached ? "cache"
+                         : result.failure == queue::FailureKind::kCheckTimeout && !result.passed ? "timeout"
+                                                                                                 : nullptr;
+    verdicts_->With({source ? source : w.last_source, result.passed ? "pass" : "fail"}).Inc();
+    wait_time_->Get().Observe(static_cast<double>(std::max<Time>(clock_.Now() - w.run.started_at, 0)) / kSecond);
   }
-  verdicts_->With({source, result.passed ? "pass" : "fail"}).Inc();
-  wait_time_->Get().Observe(static_cast<double>(std::max<Time>(now - started, 0)) / kSecond);
   if (!result.passed) {
     to_cancel_.emplace_back(w.key.repo, w.run.commit);
     cv_.notify_all();
   }
   if (result.passed && !w.cached && cache_ && trees_ && !w.required.empty()) {
     engine::CachedVerdict v{w.run.commit, {}};
-    for (const std::string& name : w.required) v.links.push_back(name + " " + w.checks[name].url);
+    for (const std::string& name : w.required) v.links[name] = w.checks[name].url;
     to_remember_.push_back({w.key.repo, w.required, std::move(v)});  // the gate's thread resolves the tree
     cv_.notify_all();
   }
   LOG_INFO(result.passed ? "required checks passed" : "required checks failed",
            {{"repo", w.key.repo}, {"branch", w.key.branch}, {"batch", std::to_string(w.run.batch)},
-            {"source", source}, {"check", result.failed_step}});
+            {"check", result.failed_step}});
   w.sink->Post(w.key, result);
 }
 
@@ -269,12 +253,13 @@ void CiGate::Loop() {
   while (!stopping_) {
     const Time now = clock_.Now();
     std::vector<std::shared_ptr<Wait>> prepare, poll;
-    Time wake = now + kSecond;
+    Time wake = 0;  // 0: nothing to wake for but a notify
     for (auto& [k, w] : waits_) {
       if (w->decided) continue;
       if (!w->prepared) {
-        if (w->next_poll <= now || w->backoff == 0) prepare.push_back(w);
-        else wake = std::min(wake, w->next_poll);
+        // Not backing off (a first try), or the backoff is over.
+        if (w->backoff == 0 || w->next_poll <= now) prepare.push_back(w);
+        else wake = wake == 0 ? w->next_poll : std::min(wake, w->next_poll);
         continue;
       }
       EvaluateLocked(*w, now);  // deadlines
@@ -283,14 +268,16 @@ void CiGate::Loop() {
         poll.push_back(w);
         w->next_poll = NextPollLocked(*w, now);  // moved on now: a slow poll is not repeated
       }
-      wake = std::min({wake, w->next_poll, w->deadline});
+      const Time next = std::min(w->next_poll, w->deadline);
+      wake = wake == 0 ? next : std::min(wake, next);
     }
     auto cancels = std::move(to_cancel_);
     to_cancel_.clear();
     auto remember = std::move(to_remember_);
     to_remember_.clear();
     if (prepare.empty() && poll.empty() && cancels.empty() && remember.empty()) {
-      cv_.wait_for(lock, std::chrono::milliseconds(std::clamp<Duration>(wake - now, 1, kSecond)));
+      if (wake == 0) cv_.wait(lock);
+      else cv_.wait_for(lock, std::chrono::milliseconds(std::max<Duration>(wake - now, 1)));
       continue;
     }
     lock.unlock();
@@ -303,15 +290,17 @@ void CiGate::Loop() {
 }
 
 void CiGate::Prepare(const std::shared_ptr<Wait>& w) {
-  std::vector<std::string> required = w->config.checks.required;
-  if (w->config.checks.from_branch_protection) {
+  // Read here, not in Start: after a restart it may ask the forge.
+  auto config = configs_(w->key);
+  if (!config || !config->checks.active()) return Delegate(w);
+  std::vector<std::string> required = config->checks.required;
+  if (config->checks.from_branch_protection) {
     auto names = ProtectedChecks(w->key);
     if (!names.ok()) {
       LOG_WARN("cannot read the branch protection's required checks; will retry",
                {{"repo", w->key.repo}, {"branch", w->key.branch}, {"error", names.error().ToString()}});
       std::lock_guard<std::mutex> lock(mu_);
-      w->backoff = std::clamp<Duration>(w->backoff * 2, options_.poll_interval, options_.max_poll_backoff);
-      w->next_poll = clock_.Now() + w->backoff;
+      BackOffLocked(*w, clock_.Now());
       return;
     }
     for (const std::string& n : *names)
@@ -326,27 +315,52 @@ void CiGate::Prepare(const std::shared_ptr<Wait>& w) {
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (!Live(*w)) return;  // cancelled meanwhile
+  const Time now = clock_.Now();
+  w->config = std::move(*config);
   w->required = std::move(required);
+  w->deadline = w->run.started_at + w->config.checks.timeout;
+  // A run started a while ago was waiting before a restart: poll at once.
+  w->next_poll = w->run.started_at + kSecond < now ? now : now + options_.poll_interval;
   w->backoff = 0;
   w->prepared = true;
   // Webhooks heard before the names were known may name other checks.
-  for (auto it = w->checks.begin(); it != w->checks.end();) {
-    it = std::find(w->required.begin(), w->required.end(), it->first) == w->required.end() ? w->checks.erase(it)
-                                                                                          : std::next(it);
-  }
+  std::erase_if(w->checks, [&](const auto& kv) {
+    return std::find(w->required.begin(), w->required.end(), kv.first) == w->required.end();
+  });
   if (hit) {
     w->cached = true;
     for (const std::string& name : w->required) {
-      CheckView& v = w->checks[name];
-      v = CheckView{name, CiState::kSuccess, "cached", "", "cache"};
-      for (const std::string& link : hit->links)
-        if (link.rfind(name + " ", 0) == 0) v.url = link.substr(name.size() + 1);
+      auto link = hit->links.find(name);
+      w->checks[name] = CheckView{name, CiState::kSuccess, "cached", link == hit->links.end() ? "" : link->second,
+                                  "cache"};
     }
     to_cancel_.emplace_back(w->key.repo, w->run.commit);  // the CI its push started is not needed
     LOG_INFO("required checks answered by the verdict cache",
              {{"repo", w->key.repo}, {"batch", std::to_string(w->run.batch)}, {"passed_on", hit->commit}});
   }
-  EvaluateLocked(*w, clock_.Now());
+  // Under the lock, so that a Cancel either finds the pipeline started or
+  // keeps it from starting; the inner port never answers from Start itself.
+  w->pipeline_running = !w->config.pipeline.empty();
+  if (w->pipeline_running) pipeline_.Start(w->key, w->run, *relay_);
+  EvaluateLocked(*w, now);
+}
+
+void CiGate::Delegate(const std::shared_ptr<Wait>& w) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!Live(*w)) return;
+  waits_.erase({w->key, w->run.batch});
+  pipeline_.Start(w->key, w->run, *w->sink);  // under the lock: see Prepare
+}
+
+bool CiGate::Live(const Wait& w) const {
+  auto it = waits_.find({w.key, w.run.batch});
+  return it != waits_.end() && it->second.get() == &w;
+}
+
+void CiGate::BackOffLocked(Wait& w, Time now) {
+  w.backoff = std::clamp<Duration>(w.backoff * 2, options_.poll_interval, options_.max_poll_backoff);
+  w.next_poll = now + w.backoff;
 }
 
 Result<std::vector<std::string>> CiGate::ProtectedChecks(const engine::QueueKey& key) {
@@ -374,8 +388,7 @@ void CiGate::Poll(const std::shared_ptr<Wait>& w) {
   if (w->decided) return;
   const Time now = clock_.Now();
   if (!checks.ok()) {
-    w->backoff = std::clamp<Duration>(w->backoff * 2, options_.poll_interval, options_.max_poll_backoff);
-    w->next_poll = now + w->backoff;
+    BackOffLocked(*w, now);
     LOG_WARN("polling CI verdicts failed", {{"repo", w->key.repo}, {"commit", w->run.commit},
                                             {"error", checks.error().ToString()},
                                             {"next_in_s", std::to_string(w->backoff / kSecond)}});

@@ -3,7 +3,10 @@
 // (DESIGN.md section 7): a batch passes only when every pipeline step passed
 // (through the inner RunPort, mergeyard's own executors) and every required
 // check passed on the exact batch commit, as the forge's CI reported it.
-// Repositories without `checks` go straight to the inner port.
+// Repositories without `checks` go straight to the inner port. The
+// configuration is read on the gate's own thread (after a restart that may
+// ask the forge), never on the caller's. The inner port must not answer
+// from inside Start (engine::RunPort answers later, from any thread).
 //
 // Verdicts arrive by webhook (Observe, from the webhook processor) and by
 // polling the forge (ForgeApi::ListChecks) while a batch waits: every
@@ -110,6 +113,11 @@ class CiGate final : public engine::RunPort {
 
   void Loop();
   void Prepare(const std::shared_ptr<Wait>& w);
+  // A repository without checks: the run is the inner port's alone.
+  void Delegate(const std::shared_ptr<Wait>& w);
+  // Whether `w` is still the wait of its batch (not cancelled or replaced); mu_ held.
+  bool Live(const Wait& w) const;
+  void BackOffLocked(Wait& w, Time now);
   void Poll(const std::shared_ptr<Wait>& w);
   Result<std::vector<std::string>> ProtectedChecks(const engine::QueueKey& key);
   void CancelCi(const std::string& repo, const std::string& sha);

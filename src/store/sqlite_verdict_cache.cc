@@ -23,9 +23,9 @@ Result<engine::CachedVerdict> SqliteVerdictCache::Find(const std::string& repo, 
     engine::CachedVerdict v;
     v.commit = q.getColumn(0).getString();
     auto links = nlohmann::json::parse(q.getColumn(1).getString(), nullptr, false);
-    if (links.is_array())
-      for (const auto& l : links)
-        if (l.is_string()) v.links.push_back(l.get<std::string>());
+    if (links.is_object())
+      for (const auto& [name, url] : links.items())
+        if (url.is_string()) v.links[name] = url.get<std::string>();
     return v;
   } catch (const std::exception& e) {
     return FromException("reading the CI verdict of " + repo, e);

@@ -88,6 +88,22 @@ class ScriptedPipeline final : public engine::RunPort {
     std::lock_guard<std::mutex> lock(mu);
     cancelled.push_back(c.batch);
   }
+  // Waits up to 5 s until `n` runs started; the batches started.
+  std::vector<queue::BatchId> AwaitStarted(std::size_t n) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (started.size() >= n) return started;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    return started;
+  }
+  std::vector<queue::BatchId> Cancelled() {
+    std::lock_guard<std::mutex> lock(mu);
+    return cancelled;
+  }
   void Answer(queue::RunFinished f) {
     std::pair<engine::QueueKey, engine::EventSink*> to;
     {
@@ -135,7 +151,12 @@ struct Rig {
       : ci(std::make_shared<ScriptedCi>()), config_(std::move(config)) {
     forges.Add(ci);
     gate = std::make_unique<CiGate>(
-        pipeline, forges, [this](const engine::QueueKey&) { return std::optional(config_); }, clock,
+        pipeline, forges,
+        [this](const engine::QueueKey&) {
+          config_thread = std::this_thread::get_id();
+          return std::optional(config_);
+        },
+        clock,
         with_cache ? &cache : nullptr,
         [](const std::string&, const std::string& commit) -> Result<std::string> { return "tree-of-" + commit.substr(0, 1); },
         options, &registry);
@@ -159,6 +180,7 @@ struct Rig {
   engine::MemoryVerdictCache cache;
   Results results;
   engine::RepoConfig config_;
+  std::atomic<std::thread::id> config_thread{};
   std::unique_ptr<CiGate> gate;
 };
 
@@ -167,6 +189,13 @@ engine::RepoConfig ChecksOnly(std::vector<std::string> required, Duration timeou
   c.checks.required = std::move(required);
   c.checks.timeout = timeout;
   return c;
+}
+
+// Whether /metrics counts one verdict from `source` with `result`.
+bool Counted(Rig& rig, const std::string& source, const std::string& result) {
+  const std::string text = rig.registry.Render();
+  return text.find("mergeyard_ci_verdicts_total{source=\"" + source + "\",result=\"" + result + "\"} 1\n") !=
+         std::string::npos;
 }
 
 CiCheck Check(const std::string& sha, const std::string& name, CiState state, const std::string& url = "") {
@@ -182,7 +211,9 @@ TEST_CASE("a repository without checks runs its pipeline only, through the inner
   c.pipeline.push_back({"unit", "true"});
   Rig rig(c);
   rig.Start(1, kSha);
-  REQUIRE(rig.pipeline.started == std::vector<queue::BatchId>{1});
+  REQUIRE(rig.pipeline.AwaitStarted(1) == std::vector<queue::BatchId>{1});
+  // The configuration (a forge read after a restart) is not read on the caller's thread.
+  CHECK(rig.config_thread.load() != std::this_thread::get_id());
   CHECK(rig.gate->waiting() == 0);
   rig.pipeline.Answer({1, true});
   CHECK(rig.results.Await().at(0).passed);
@@ -202,6 +233,7 @@ TEST_CASE("webhook verdicts pass a batch once every required check passed on its
   CHECK(done[0].batch == 7);
   CHECK(done[0].passed);
   CHECK(rig.ci->Polls() == 0);  // webhooks decided: no poll was due yet
+  CHECK(Counted(rig, "webhook", "pass"));
   auto view = rig.gate->View(kKey, 7);
   REQUIRE(view);
   CHECK(view->decided);
@@ -234,6 +266,7 @@ TEST_CASE("without webhooks, polling decides") {
   CHECK(done[0].passed);
   CHECK(rig.ci->Polls() >= 1);
   CHECK(rig.gate->View(kKey, 2)->checks.at(0).source == "poll");
+  CHECK(Counted(rig, "poll", "pass"));
 }
 
 TEST_CASE("a run re-issued after a restart is polled at once") {
@@ -255,6 +288,7 @@ TEST_CASE("a required check that never reports fails the run when the timeout pa
   REQUIRE(done.size() == 1);
   CHECK_FALSE(done[0].passed);
   CHECK(done[0].failure == queue::FailureKind::kCheckTimeout);
+  CHECK(Counted(rig, "timeout", "fail"));
   CHECK(done[0].failed_step == "slow");
   CHECK(done[0].log_url == "https://ci/slow");
 }
@@ -276,7 +310,7 @@ TEST_CASE("with a pipeline too, the batch passes only when both passed; a failin
   Rig rig(c, [] { auto o = Rig::Fast(); o.poll_interval = 60 * kSecond; return o; }());
   rig.Start(8, kSha);
   rig.Start(9, std::string(40, 'c'));
-  REQUIRE(rig.pipeline.started.size() == 2);
+  REQUIRE(rig.pipeline.AwaitStarted(2).size() == 2);
   rig.gate->Observe("acme/widgets", {Check(kSha, "build", CiState::kSuccess)});
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(rig.results.Count() == 0);  // the pipeline is still running
@@ -290,6 +324,9 @@ TEST_CASE("with a pipeline too, the batch passes only when both passed; a failin
   CHECK_FALSE(done[1].passed);
   CHECK(done[1].failed_step == "unit");
   CHECK(done[1].failure == queue::FailureKind::kStep);
+  // A failing step is the pipeline's verdict, not the CI's.
+  CHECK(Counted(rig, "webhook", "pass"));
+  CHECK(rig.registry.Render().find("result=\"fail\"") == std::string::npos);
 }
 
 TEST_CASE("a cancelled run cancels its CI and its pipeline, and answers nothing") {
@@ -300,7 +337,7 @@ TEST_CASE("a cancelled run cancels its CI and its pipeline, and answers nothing"
   rig.gate->Cancel(kKey, queue::CancelRun{10});
   for (int i = 0; i < 100 && rig.ci->Cancelled().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(rig.ci->Cancelled() == std::vector<std::string>{kSha});
-  CHECK(rig.pipeline.cancelled == std::vector<queue::BatchId>{10});
+  CHECK(rig.pipeline.Cancelled() == std::vector<queue::BatchId>{10});
   rig.gate->Observe("acme/widgets", {Check(kSha, "build", CiState::kSuccess)});
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(rig.results.Count() == 0);
@@ -330,6 +367,7 @@ TEST_CASE("a tree whose checks passed before is not sent to CI again") {
   for (int i = 0; i < 100 && rig.ci->Cancelled().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(rig.ci->Cancelled() == std::vector<std::string>{same_tree});  // the CI its push started
   CHECK(rig.ci->Polls() == 0);
+  CHECK(Counted(rig, "cache", "pass"));
 }
 
 TEST_CASE("branch protection adds its required checks to the configured ones") {
