@@ -62,18 +62,6 @@ std::string ConflictText(const queue::Report& r, const std::string& branch) {
   return "Conflicts with " + branch + (files.empty() ? "." : " in: " + files + ".");
 }
 
-std::string KindOnly(ReportKind kind) {
-  switch (kind) {
-    case ReportKind::kQueued: return "Queued.";
-    case ReportKind::kTesting: return "Testing.";
-    case ReportKind::kReturned: return "Back in the queue.";
-    case ReportKind::kMerged: return "Landed.";
-    case ReportKind::kKicked: return "Kicked out of the queue.";
-    case ReportKind::kCancelled: return "Removed from the queue.";
-  }
-  return "";
-}
-
 }  // namespace
 
 std::string ReportHeadline(ReportKind k) {
@@ -90,7 +78,7 @@ std::string ReportHeadline(ReportKind k) {
 
 std::string ReportMessage(const queue::Report& r, const std::string& branch) {
   switch (r.reason) {
-    case ReportReason::kNone: return KindOnly(r.kind);
+    case ReportReason::kNone: return ReportHeadline(r.kind) + ".";  // written before reasons
     case ReportReason::kAccepted: return "Queued" + Position(r) + ".";
     case ReportReason::kAlreadyQueued: return "Already queued" + Position(r) + ".";
     case ReportReason::kBatchStarted: return "Testing in batch #" + std::to_string(r.batch) + ".";
@@ -116,7 +104,7 @@ std::string ReportMessage(const queue::Report& r, const std::string& branch) {
     case ReportReason::kReplaced:
       return "Replaced by a new `!integrate` on " + Short(r.head_sha) + ".";
   }
-  return KindOnly(r.kind);
+  return ReportHeadline(r.kind) + ".";
 }
 
 std::string ReportSummaryLine(const queue::Report& r, const std::string& branch, std::size_t max) {

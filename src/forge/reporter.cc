@@ -213,8 +213,6 @@ std::string Reporter::Render(const engine::QueueKey& key, const queue::Report& r
     }
   }
   if (r.kind == queue::ReportKind::kKicked) {
-    if (!r.failed_step.empty()) text += "\n\nFailing step: `" + r.failed_step + "`.";
-    if (!r.log_url.empty()) text += "\nLog: " + r.log_url;
     if (!r.paths.empty()) {
       text += "\n\nConflicting files:";
       for (const std::string& p : r.paths) text += "\n- `" + p + "`";

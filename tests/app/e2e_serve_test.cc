@@ -38,7 +38,7 @@ TEST_CASE("six pull requests with one culprit: bisected, five land, the culprit 
   CHECK_FALSE(Contains(files, "f4.txt"));
   CHECK_FALSE(Contains(files, "bad.txt"));
   const std::string kicked = e.StatusComment(4);
-  CHECK(kicked.find("Failing step: `test`") != std::string::npos);
+  CHECK(kicked.find("Failed step `test` when tested alone on ") != std::string::npos);
   auto log_at = kicked.find("Log: ");
   REQUIRE(log_at != std::string::npos);
   std::string url = kicked.substr(log_at + 5, kicked.find_first_of(" \n", log_at + 5) - log_at - 5);

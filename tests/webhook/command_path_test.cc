@@ -282,7 +282,6 @@ TEST_CASE("a kicked pull request is told the failing step, the evidence and the 
   h.reporter.Flush();
   auto bot = h.BotComments(14);
   REQUIRE(bot.size() == 1);
-  CHECK(bot[0].find("Failing step: `unit`") != std::string::npos);
   CHECK(bot[0].find("Failed step `unit` when tested alone on bbbbbbbbbb (bisection of batch #2).") != std::string::npos);
   CHECK(bot[0].find("http://dash.example/logs/5/unit") != std::string::npos);
   auto statuses = h.fake.Statuses();
@@ -290,6 +289,28 @@ TEST_CASE("a kicked pull request is told the failing step, the evidence and the 
   CHECK(statuses[0].sha == head);
   CHECK(statuses[0].state == "failure");
   CHECK(statuses[0].target_url == "http://dash.example/logs/5/unit");
+}
+
+TEST_CASE("a pull request kicked by a required check is told the check, the forge's word and its page") {
+  CommandHarness h(FakeFlavor::kGithub);
+  h.fake.Commit("main", {{".mergeyard.yml", kConfig}});
+  h.OpenPull(16, "feature", {{"f.txt", "f\n"}});
+  queue::Report kicked{16, queue::ReportKind::kKicked, queue::ReportReason::kFailed, 6};
+  kicked.failure = queue::FailureKind::kCheck;
+  kicked.failed_step = "test (ubuntu-latest)";
+  kicked.failure_detail = "timed_out";
+  kicked.log_url = "https://ci.example/runs/6";
+  kicked.base_sha = std::string(40, 'c');
+  h.reporter.Report({CommandHarness::kRepo, "main"}, kicked);
+  h.reporter.Flush();
+  auto bot = h.BotComments(16);
+  REQUIRE(bot.size() == 1);
+  CHECK(bot[0].find("Failed check `test (ubuntu-latest)` (timed_out) when tested alone on cccccccccc. "
+                    "Log: https://ci.example/runs/6") != std::string::npos);
+  CHECK(bot[0].find("step") == std::string::npos);
+  auto statuses = h.fake.Statuses();
+  REQUIRE(statuses.size() == 1);
+  CHECK(statuses[0].target_url == "https://ci.example/runs/6");
 }
 
 TEST_CASE("after a restart the status comment is found again by its marker, across pages") {
