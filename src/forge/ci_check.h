@@ -4,8 +4,13 @@
 // GitHub check run or commit status context, a GitHub Actions workflow run, a
 // GitLab pipeline (named "pipeline") or job, a Gitea/Forgejo status context.
 // Webhook events and polls both produce CiChecks; each forge's vocabulary is
-// mapped onto CiState in one place (ci_check.cc).
+// mapped onto CiState, and its CI objects read into CiChecks, in one place
+// (ci_check.cc) that payload parsers and API drivers share.
 
+#include <nlohmann/json_fwd.hpp>
+
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,7 +54,26 @@ CiState CommitStatusState(std::string_view state);
 //    canceled, canceling, skipped, manual -> failure.
 CiState GitlabState(std::string_view status);
 
-// "check `build` failed (timed_out)" style words for a failing check.
-std::string DescribeFailure(const CiCheck& c);
+// A full or abbreviated lowercase hex commit id, as CI events carry them.
+bool IsCommitSha(std::string_view s);
+
+// The forges' CI objects, webhook and REST alike, as checks on `sha`:
+//  a GitHub or Gitea/Forgejo commit status (`context`, `target_url`, the
+//    state in `state`, or in `status` in Gitea's REST answers);
+CiCheck CommitStatusCheck(const nlohmann::json& status, const std::string& sha);
+//  a GitHub check run, workflow run or workflow job, on its `head_sha`
+//    (else `sha`): pending until completed; the forge's word is the
+//    conclusion once there is one, else the status; its page the check
+//    run's `details_url`, else the object's `html_url`;
+CiCheck GithubRunCheck(const nlohmann::json& run, std::string name, const std::string& sha = "");
+//  a GitLab pipeline or job, from its status.
+CiCheck GitlabCheck(std::string sha, std::string name, const std::string& status, std::string url);
+
+// The newest check of each name among a forge's CI objects `items` (the one
+// with the highest `id`, the first on ties; a retried job, a status posted
+// again), in the order names first appear. `to_check` reads one item,
+// nullopt to leave it out; nameless checks are left out too.
+std::vector<CiCheck> NewestPerName(const nlohmann::json& items,
+                                   const std::function<std::optional<CiCheck>(const nlohmann::json&)>& to_check);
 
 }  // namespace mergeyard::forge

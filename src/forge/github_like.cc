@@ -1,7 +1,5 @@
 #include "forge/github_like.h"
 
-#include <map>
-
 #include "forge/base64.h"
 #include "forge/json_fields.h"
 
@@ -57,24 +55,6 @@ Status GithubLikeApi::AddLabel(const std::string& repo, std::int64_t pr, const s
   return Done(JsonResult(client_.Send("POST", Repo(repo) + "/issues/" + std::to_string(pr) + "/labels", repo,
                                      nlohmann::json{{"labels", {label}}}.dump()),
                          "add label"));
-}
-
-std::vector<CiCheck> GithubLikeApi::NewestByName(const std::vector<std::pair<std::int64_t, CiCheck>>& checks) {
-  std::map<std::string, size_t> at;  // name -> index in out
-  std::vector<std::int64_t> ids;
-  std::vector<CiCheck> out;
-  for (const auto& [id, check] : checks) {
-    const auto it = at.find(check.name);
-    if (it == at.end()) {
-      at[check.name] = out.size();
-      out.push_back(check);
-      ids.push_back(id);
-    } else if (id > ids[it->second]) {
-      out[it->second] = check;
-      ids[it->second] = id;
-    }
-  }
-  return out;
 }
 
 }  // namespace mergeyard::forge

@@ -36,14 +36,9 @@ class GithubLikeApi : public ForgeApi {
  protected:
   // "/repos/owner/name"
   static std::string Repo(const std::string& repo) { return "/repos/" + repo; }
-  // The newest check of each name: the one with the highest id (the first
-  // one on ties), in the order names first appear.
-  static std::vector<CiCheck> NewestByName(const std::vector<std::pair<std::int64_t, CiCheck>>& checks);
 
   RestClient& client_;
-
- private:
-  std::string page_query_;
+  std::string page_query_;  // the listings' page size, see the constructor
 };
 
 }  // namespace mergeyard::forge

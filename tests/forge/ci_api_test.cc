@@ -116,6 +116,13 @@ std::optional<CiCheck> Named(const std::vector<CiCheck>& checks, const std::stri
   return std::nullopt;
 }
 
+// The state of check `name`, nullopt when there is no such check.
+std::optional<CiState> StateOf(const Result<std::vector<CiCheck>>& checks, const std::string& name) {
+  REQUIRE(checks.ok());
+  const auto c = Named(*checks, name);
+  return c ? std::optional(c->state) : std::nullopt;
+}
+
 std::vector<std::string> Expected(FakeFlavor flavor) {
   if (flavor == FakeFlavor::kGitlab) return {kGitlabPipelineCheck, "build", "test"};
   return {"build", "test"};
@@ -134,35 +141,57 @@ bool Decided(ForgeApi& api, const std::string& sha, const std::vector<std::strin
 
 size_t RequestsSince(FakeForge& fake, size_t before) { return fake.Requests().size() - before; }
 
+// Where the local forge serves its pages: "http://127.0.0.1:PORT/acme/widgets/".
+std::string WebPages(FakeForge& fake) {
+  const std::string base = fake.base_url();
+  return base.substr(0, base.find('/', std::string("http://").size())) + "/" + kRepo + "/";
+}
+
+// The local forge of `flavor` with its CI started with `ci` (webhooks to
+// `sink` when given), and a client of it.
+struct CiForge {
+  CiForge(FakeFlavor flavor, const LocalCiOptions& ci, WebhookSink* sink = nullptr)
+      : fake(flavor, kRepo), client(ConnectTo(fake, clock)), api(*client.api) {
+    if (sink) fake.SetWebhook(sink->Url(flavor), kSecret);
+    fake.EnableCi(ci);
+  }
+  // Pushes a new commit to mergeyard/batch/<n>; its sha.
+  std::string Batch(int n, const std::string& file = "a.txt", const std::string& text = "a\n") {
+    return fake.Commit("mergeyard/batch/" + std::to_string(n), {{file, text}});
+  }
+
+  SystemClock clock;
+  FakeForge fake;
+  ForgeClient client;
+  ForgeApi& api;
+};
+
 }  // namespace
 
 TEST_SUITE("forge") {
 
-TEST_CASE("every driver reads a passing and a failing CI run's verdicts on their exact commits") {
-  SystemClock clock;
+TEST_CASE("every driver reads a passing and a failing CI run's verdicts on their exact commits, every page of them") {
   for (FakeFlavor flavor : {FakeFlavor::kGithub, FakeFlavor::kGitlab, FakeFlavor::kGitea}) {
     CAPTURE(Name(flavor));
-    FakeForge fake(flavor, kRepo);
-    ForgeClient c = ConnectTo(fake, clock);
-    LocalCiOptions ci;
-    ci.command = "test ! -e broken";  // the checked-out tree decides
-    fake.EnableCi(ci);
-    const std::string good = fake.Commit("mergeyard/batch/1", {{"a.txt", "a\n"}});
-    const std::string bad = fake.Commit("mergeyard/batch/2", {{"broken", "yes\n"}});
-    REQUIRE(WaitFor([&] { return Decided(*c.api, good, Expected(flavor)) && Decided(*c.api, bad, Expected(flavor)); }));
+    CiForge w(flavor, {.command = "test ! -e broken"});  // the checked-out tree decides
+    FakeForge& fake = w.fake;
+    const std::string good = w.Batch(1);
+    const std::string bad = w.Batch(2, "broken", "yes\n");
+    REQUIRE(WaitFor([&] { return Decided(w.api, good, Expected(flavor)) && Decided(w.api, bad, Expected(flavor)); }));
 
     const size_t before = fake.Requests().size();
-    auto passed = c.api->ListChecks(kRepo, good);
+    auto passed = w.api.ListChecks(kRepo, good);
     REQUIRE(passed.ok());
     CHECK(RequestsSince(fake, before) == (flavor == FakeFlavor::kGitea ? 1u : 2u));
     CHECK(passed->size() == Expected(flavor).size());
+    for (const auto& name : Expected(flavor)) CHECK(StateOf(passed, name) == CiState::kSuccess);
     for (const auto& check : *passed) {
       CAPTURE(check.name);
       CHECK(check.sha == good);
       CHECK(check.state == CiState::kSuccess);
-      CHECK(check.url.rfind(fake.base_url().substr(0, 22), 0) == 0);  // the forge's own page
+      CHECK(check.url.rfind(WebPages(fake), 0) == 0);  // the forge's own page
     }
-    auto failed = c.api->ListChecks(kRepo, bad);
+    auto failed = w.api.ListChecks(kRepo, bad);
     REQUIRE(failed.ok());
     CHECK(failed->size() == Expected(flavor).size());
     for (const auto& check : *failed) {
@@ -171,9 +200,25 @@ TEST_CASE("every driver reads a passing and a failing CI run's verdicts on their
       CHECK(check.state == CiState::kFailure);
     }
     CHECK(fake.CiRuns() == std::vector<std::string>{good, bad});
-    auto none = c.api->ListChecks(kRepo, fake.Tip("main"));
+    auto none = w.api.ListChecks(kRepo, fake.Tip("main"));
     REQUIRE(none.ok());
     CHECK(none->empty());
+
+    // More checks than a page holds: every page is read. GitHub: its combined
+    // status (1 page), 120 check runs (2 pages of 100); GitLab: its pipelines,
+    // then 120 jobs (2 pages of 100); Gitea: 240 statuses, each context's
+    // pending and success (5 pages of 50).
+    std::vector<std::string> names;
+    for (int i = 0; i < 120; ++i) names.push_back("check-" + std::to_string(i));
+    fake.EnableCi({.checks = names});
+    const std::string many = w.Batch(3);
+    REQUIRE(WaitFor([&] { return Decided(w.api, many, {names.front(), names.back()}); }));
+    const size_t paged = fake.Requests().size();
+    auto all = w.api.ListChecks(kRepo, many);
+    REQUIRE(all.ok());
+    CHECK(RequestsSince(fake, paged) == (flavor == FakeFlavor::kGitea ? 5u : 3u));
+    CHECK(all->size() == names.size() + (flavor == FakeFlavor::kGitlab ? 1 : 0));
+    for (const auto& name : names) CHECK(StateOf(all, name) == CiState::kSuccess);
   }
 }
 
@@ -200,17 +245,11 @@ TEST_CASE("statuses and check runs a client posts are read back beside the CI's"
 }
 
 TEST_CASE("GitHub's CI reports check runs or commit statuses, each with its webhooks") {
-  SystemClock clock;
   for (bool check_runs : {true, false}) {
     CAPTURE(check_runs);
     WebhookSink sink;
-    FakeForge fake(FakeFlavor::kGithub, kRepo);
-    ForgeClient c = ConnectTo(fake, clock);
-    fake.SetWebhook(sink.Url(FakeFlavor::kGithub), kSecret);
-    LocalCiOptions ci;
-    ci.check_runs = check_runs;
-    fake.EnableCi(ci);
-    const std::string sha = fake.Commit("mergeyard/batch/7", {{"a.txt", "a\n"}});
+    CiForge w(FakeFlavor::kGithub, {.check_runs = check_runs}, &sink);
+    const std::string sha = w.Batch(7);
     REQUIRE(WaitFor([&] { return sink.Latest(sha, kLocalCiWorkflow) == CiState::kSuccess; }));
     CHECK(sink.Latest(sha, "build") == CiState::kSuccess);
     CHECK(sink.Latest(sha, "test") == CiState::kSuccess);
@@ -228,12 +267,13 @@ TEST_CASE("GitHub's CI reports check runs or commit statuses, each with its webh
     }
     for (const auto& r : sink.Reports()) {
       CHECK(r.repo.full_name == kRepo);
-      CHECK(r.repo.installation_id == fake.installation_id());
+      CHECK(r.repo.installation_id == w.fake.installation_id());
     }
-    auto listed = c.api->ListChecks(kRepo, sha);
+    auto listed = w.api.ListChecks(kRepo, sha);
     REQUIRE(listed.ok());
     CHECK(listed->size() == 2);
-    CHECK(Named(*listed, "build")->state == CiState::kSuccess);
+    CHECK(StateOf(listed, "build") == CiState::kSuccess);
+    CHECK(StateOf(listed, "test") == CiState::kSuccess);
   }
 }
 
@@ -241,12 +281,8 @@ TEST_CASE("the local forge's CI webhooks verify and parse into CiReported for ev
   for (FakeFlavor flavor : {FakeFlavor::kGithub, FakeFlavor::kGitlab, FakeFlavor::kGitea}) {
     CAPTURE(Name(flavor));
     WebhookSink sink;
-    FakeForge fake(flavor, kRepo);
-    fake.SetWebhook(sink.Url(flavor), kSecret);
-    LocalCiOptions ci;
-    ci.command = "exit 3";
-    fake.EnableCi(ci);
-    const std::string sha = fake.Commit("mergeyard/batch/3", {{"a.txt", "a\n"}});
+    CiForge w(flavor, {.command = "exit 3"}, &sink);
+    const std::string sha = w.Batch(3);
     REQUIRE(WaitFor([&] {
       for (const auto& name : Expected(flavor)) {
         if (sink.Latest(sha, name) != CiState::kFailure) return false;
@@ -273,70 +309,57 @@ TEST_CASE("the local forge's CI webhooks verify and parse into CiReported for ev
 }
 
 TEST_CASE("with webhooks dropped the verdicts are only visible through REST") {
-  SystemClock clock;
   WebhookSink sink;
-  FakeForge fake(FakeFlavor::kGitlab, kRepo);
-  ForgeClient c = ConnectTo(fake, clock);
-  fake.SetWebhook(sink.Url(FakeFlavor::kGitlab), kSecret);
-  LocalCiOptions ci;
-  ci.send_webhooks = false;
-  fake.EnableCi(ci);
-  const std::string sha = fake.Commit("mergeyard/batch/1", {{"a.txt", "a\n"}});
-  REQUIRE(WaitFor([&] { return Decided(*c.api, sha, Expected(FakeFlavor::kGitlab)); }));
-  CHECK(Named(*c.api->ListChecks(kRepo, sha), kGitlabPipelineCheck)->state == CiState::kSuccess);
+  CiForge w(FakeFlavor::kGitlab, {.send_webhooks = false}, &sink);
+  const std::string sha = w.Batch(1);
+  REQUIRE(WaitFor([&] { return Decided(w.api, sha, Expected(FakeFlavor::kGitlab)); }));
+  CHECK(StateOf(w.api.ListChecks(kRepo, sha), kGitlabPipelineCheck) == CiState::kSuccess);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(sink.Events().empty());
 }
 
 TEST_CASE("a check that never reports stays pending, and so does its run, until cancelled") {
-  SystemClock clock;
   for (FakeFlavor flavor : {FakeFlavor::kGithub, FakeFlavor::kGitlab}) {
     CAPTURE(Name(flavor));
-    FakeForge fake(flavor, kRepo);
-    ForgeClient c = ConnectTo(fake, clock);
-    LocalCiOptions ci;
-    ci.never_report = {"test"};
-    fake.EnableCi(ci);
-    const std::string sha = fake.Commit("mergeyard/batch/4", {{"a.txt", "a\n"}});
-    REQUIRE(WaitFor([&] { return Decided(*c.api, sha, {"build"}); }));
+    CiForge w(flavor, {.never_report = {"test"}});
+    const std::string sha = w.Batch(4);
+    const std::string other = w.Batch(5);  // another commit's run, left alone
+    REQUIRE(WaitFor([&] { return Decided(w.api, sha, {"build"}) && Decided(w.api, other, {"build"}); }));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto checks = c.api->ListChecks(kRepo, sha);
-    REQUIRE(checks.ok());
-    CHECK(Named(*checks, "build")->state == CiState::kSuccess);
-    CHECK(Named(*checks, "test")->state == CiState::kPending);
-    if (flavor == FakeFlavor::kGitlab) CHECK(Named(*checks, kGitlabPipelineCheck)->state == CiState::kPending);
+    auto checks = w.api.ListChecks(kRepo, sha);
+    CHECK(StateOf(checks, "build") == CiState::kSuccess);
+    CHECK(StateOf(checks, "test") == CiState::kPending);
+    if (flavor == FakeFlavor::kGitlab) CHECK(StateOf(checks, kGitlabPipelineCheck) == CiState::kPending);
 
-    REQUIRE(c.api->CancelChecks(kRepo, sha).ok());
-    CHECK(fake.CiCancelled() == std::vector<std::string>{sha});
-    REQUIRE(WaitFor([&] { return Decided(*c.api, sha, {"test"}); }));
-    checks = c.api->ListChecks(kRepo, sha);
-    CHECK(Named(*checks, "build")->state == CiState::kSuccess);  // a verdict stays
-    CHECK(Named(*checks, "test")->state == CiState::kFailure);
+    REQUIRE(w.api.CancelChecks(kRepo, sha).ok());
+    CHECK(w.fake.CiCancelled() == std::vector<std::string>{sha});
+    REQUIRE(WaitFor([&] { return Decided(w.api, sha, {"test"}); }));
+    checks = w.api.ListChecks(kRepo, sha);
+    CHECK(StateOf(checks, "build") == CiState::kSuccess);  // a verdict stays
+    CHECK(StateOf(checks, "test") == CiState::kFailure);
+    CHECK(StateOf(w.api.ListChecks(kRepo, other), "test") == CiState::kPending);
   }
 }
 
 TEST_CASE("cancelling a slow run kills its command and reports it cancelled") {
-  SystemClock clock;
   for (FakeFlavor flavor : {FakeFlavor::kGithub, FakeFlavor::kGitlab}) {
     CAPTURE(Name(flavor));
     TempDir tmp;
-    FakeForge fake(flavor, kRepo);
-    ForgeClient c = ConnectTo(fake, clock);
-    LocalCiOptions ci;
-    ci.command = "echo $$ > " + tmp.File("pid") + "; sleep 30";
-    fake.EnableCi(ci);
-    const std::string sha = fake.Commit("mergeyard/batch/5", {{"a.txt", "a\n"}});
+    CiForge w(flavor, {.command = "echo $$ > " + tmp.File("pid") + "; sleep 30"});
+    FakeForge& fake = w.fake;
+    const std::string sha = w.Batch(5);
     int pid = 0;
     REQUIRE(WaitFor([&] { return (std::ifstream(tmp.File("pid")) >> pid) && pid > 0; }));
 
     const auto started = std::chrono::steady_clock::now();
-    REQUIRE(c.api->CancelChecks(kRepo, sha).ok());
-    REQUIRE(WaitFor([&] { return Decided(*c.api, sha, Expected(flavor)); }, 5000));
+    REQUIRE(w.api.CancelChecks(kRepo, sha).ok());
+    REQUIRE(WaitFor([&] { return Decided(w.api, sha, Expected(flavor)); }, 5000));
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
     CHECK(fake.CiCancelled() == std::vector<std::string>{sha});
     CHECK(::kill(pid, 0) != 0);  // the command is gone (and reaped)
-    auto checks = c.api->ListChecks(kRepo, sha);
+    auto checks = w.api.ListChecks(kRepo, sha);
     REQUIRE(checks.ok());
+    CHECK(checks->size() == Expected(flavor).size());
     for (const auto& check : *checks) {
       CAPTURE(check.name);
       CHECK(check.state == CiState::kFailure);
@@ -344,27 +367,22 @@ TEST_CASE("cancelling a slow run kills its command and reports it cancelled") {
     }
 
     const size_t before = fake.Requests().size();
-    REQUIRE(c.api->CancelChecks(kRepo, sha).ok());  // idempotent: nothing left to cancel
+    REQUIRE(w.api.CancelChecks(kRepo, sha).ok());  // idempotent: nothing left to cancel
     CHECK(RequestsSince(fake, before) == 1);          // the listing only
     CHECK(fake.CiCancelled().size() == 1);
   }
 }
 
 TEST_CASE("Gitea has nothing to cancel: CancelChecks asks nothing and the run goes on") {
-  SystemClock clock;
-  FakeForge fake(FakeFlavor::kGitea, kRepo);
-  ForgeClient c = ConnectTo(fake, clock);
-  LocalCiOptions ci;
-  ci.delay_ms = 150;
-  fake.EnableCi(ci);
-  const std::string sha = fake.Commit("mergeyard/batch/6", {{"a.txt", "a\n"}});
-  REQUIRE(WaitFor([&] { return fake.CiRuns().size() == 1; }));
-  const size_t before = fake.Requests().size();
-  REQUIRE(c.api->CancelChecks(kRepo, sha).ok());
-  CHECK(RequestsSince(fake, before) == 0);
-  REQUIRE(WaitFor([&] { return Decided(*c.api, sha, {"build", "test"}); }));
-  CHECK(Named(*c.api->ListChecks(kRepo, sha), "test")->state == CiState::kSuccess);
-  CHECK(fake.CiCancelled().empty());
+  CiForge w(FakeFlavor::kGitea, {.delay_ms = 150});
+  const std::string sha = w.Batch(6);
+  REQUIRE(WaitFor([&] { return w.fake.CiRuns().size() == 1; }));
+  const size_t before = w.fake.Requests().size();
+  REQUIRE(w.api.CancelChecks(kRepo, sha).ok());
+  CHECK(RequestsSince(w.fake, before) == 0);
+  REQUIRE(WaitFor([&] { return Decided(w.api, sha, {"build", "test"}); }));
+  CHECK(StateOf(w.api.ListChecks(kRepo, sha), "test") == CiState::kSuccess);
+  CHECK(w.fake.CiCancelled().empty());
 }
 
 TEST_CASE("required checks come from branch protection; an unprotected branch requires none") {
@@ -410,18 +428,12 @@ TEST_CASE("a batch branch pushed again runs CI on its new commit; a commit runs 
 }
 
 TEST_CASE("a run's verdicts wait for its delay") {
-  SystemClock clock;
-  FakeForge fake(FakeFlavor::kGithub, kRepo);
-  ForgeClient c = ConnectTo(fake, clock);
-  LocalCiOptions ci;
-  ci.check_runs = false;
-  ci.delay_for = [](const std::string&) { return 400; };
-  fake.EnableCi(ci);
+  CiForge w(FakeFlavor::kGithub, {.delay_for = [](const std::string&) { return 400; }, .check_runs = false});
   const auto pushed = std::chrono::steady_clock::now();
-  const std::string sha = fake.Commit("mergeyard/batch/9", {{"a.txt", "a\n"}});
-  REQUIRE(WaitFor([&] { return c.api->ListChecks(kRepo, sha)->size() == 2; }));
-  CHECK(Named(*c.api->ListChecks(kRepo, sha), "build")->state == CiState::kPending);
-  REQUIRE(WaitFor([&] { return Decided(*c.api, sha, {"build", "test"}); }));
+  const std::string sha = w.Batch(9);
+  REQUIRE(WaitFor([&] { return w.api.ListChecks(kRepo, sha)->size() == 2; }));
+  CHECK(StateOf(w.api.ListChecks(kRepo, sha), "build") == CiState::kPending);
+  REQUIRE(WaitFor([&] { return Decided(w.api, sha, {"build", "test"}); }));
   CHECK(std::chrono::steady_clock::now() - pushed >= std::chrono::milliseconds(400));
 }
 

@@ -9,38 +9,29 @@
 #include <map>
 
 #include "fixture.h"
+#include "signed_payload.h"
 #include "forge/ci_check.h"
 #include "forge/payload.h"
-#include "forge/signature.h"
-#include "forge/webhook_headers.h"
 
 using namespace mergeyard;
 using namespace mergeyard::forge;
 using mergeyard::testing::ReadFixture;
 
+
 namespace {
 
-constexpr const char* kSecret = "ci-fixture-secret";
-
-// Signs `body` as `route` would, verifies it the way the listener does, then parses.
-Event Deliver(ForgeKind route, const std::string& body, std::map<std::string, std::string> headers) {
-  const std::string hex = HmacSha256Hex(kSecret, body);
-  if (route == ForgeKind::kGithub) headers["X-Hub-Signature-256"] = "sha256=" + hex;
-  if (route == ForgeKind::kGitlab) headers["X-Gitlab-Token"] = kSecret;
-  if (route == ForgeKind::kGitea) headers[headers.count("X-Forgejo-Event") ? "X-Forgejo-Signature" : "X-Gitea-Signature"] = hex;
-  const WebhookMeta meta = ReadWebhookHeaders(
-      route, [&](const std::string& n) { return headers.count(n) ? headers[n] : ""; }, body);
-  REQUIRE(VerifyWebhook(meta, kSecret, body));
-  auto ev = ParsePayload(meta.kind, meta.event, body);
-  REQUIRE_MESSAGE(ev.ok(), ev.error().ToString());
-  return *ev;
-}
+using mergeyard::testing::ParseSignedBody;
 
 Event Github(const std::string& body, const std::string& event) {
-  return Deliver(ForgeKind::kGithub, body, {{"X-GitHub-Event", event}, {"X-GitHub-Delivery", "d-1"}});
+  return ParseSignedBody(ForgeKind::kGithub, body, {{"X-GitHub-Event", event}, {"X-GitHub-Delivery", "d-1"}}, event);
 }
 Event Gitlab(const std::string& body, const std::string& event) {
-  return Deliver(ForgeKind::kGitlab, body, {{"X-Gitlab-Event", event}, {"Idempotency-Key", "k-1"}});
+  return ParseSignedBody(ForgeKind::kGitlab, body, {{"X-Gitlab-Event", event}, {"Idempotency-Key", "k-1"}}, event);
+}
+Event GiteaStatus(const std::string& body) {
+  return ParseSignedBody(ForgeKind::kGitea, body,
+                         {{"X-Gitea-Event", "status"}, {"X-Gitea-Event-Type", "status"}, {"X-Gitea-Delivery", "g-1"}},
+                         "status");
 }
 
 CiReported Reported(const Event& e) {
@@ -53,7 +44,7 @@ std::string IgnoredReason(const Event& e) {
   return std::get<Ignored>(e).reason;
 }
 
-// The fixture with `edit` applied (for variants no fixture has; unsigned use only).
+// The fixture with `edit` applied, for variants no fixture has.
 std::string Edited(const std::string& file, const std::function<void(nlohmann::json&)>& edit) {
   nlohmann::json j = nlohmann::json::parse(ReadFixture(file));
   edit(j);
@@ -183,6 +174,22 @@ TEST_CASE("a GitLab pipeline hook reports the pipeline as `pipeline` and each of
   const CiReported u = Reported(Gitlab(with_url, "Pipeline Hook"));
   CHECK(u.checks[0].url == "https://gitlab.example.com/g/p/-/pipelines/31");
   CHECK(u.checks[0].state == CiState::kPending);
+
+  // A retried job is listed once per try, oldest anywhere: its newest try counts.
+  const std::string retried = Edited("gitlab/pipeline.success.json", [](nlohmann::json& j) {
+    nlohmann::json again = j["builds"][1];  // test-image, 377, success
+    again["id"] = 300;
+    again["status"] = "failed";
+    j["builds"].push_back(again);
+    j["builds"].insert(j["builds"].begin(), again);
+  });
+  const CiReported t = Reported(Gitlab(retried, "Pipeline Hook"));
+  CHECK(t.checks.size() == 6);
+  std::vector<CiCheck> image;
+  for (const auto& c : t.checks) {
+    if (c.name == "test-image") image.push_back(c);
+  }
+  CHECK(image == std::vector<CiCheck>{{sha, "test-image", CiState::kSuccess, "success", web + "/-/jobs/377"}});
 }
 
 TEST_CASE("a GitLab job hook reports its job, under the old Build Hook header too") {
@@ -199,18 +206,16 @@ TEST_CASE("a GitLab job hook reports its job, under the old Build Hook header to
 
 TEST_CASE("a Gitea or Forgejo status webhook reports its context on its commit") {
   const std::string sha = "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d";
-  const Event gitea = Deliver(ForgeKind::kGitea, GiteaStatusBody(sha, "success"),
-                              {{"X-Gitea-Event", "status"}, {"X-Gitea-Event-Type", "status"},
-                               {"X-Gitea-Delivery", "g-1"}});
-  const CiReported r = Reported(gitea);
+  const CiReported r = Reported(GiteaStatus(GiteaStatusBody(sha, "success")));
   CHECK(r.repo.full_name == "acme/widgets");
   REQUIRE(r.checks.size() == 1);
   CHECK(r.checks[0] == CiCheck{sha, "ci/woodpecker/push/test", CiState::kSuccess, "success",
                                "https://ci.example.org/repos/7/pipeline/12"});
 
-  const Event forgejo = Deliver(ForgeKind::kGitea, GiteaStatusBody(sha, "warning"),
-                                {{"X-Forgejo-Event", "status"}, {"X-Forgejo-Event-Type", "status"},
-                                 {"X-Gitea-Event", "status"}, {"X-Forgejo-Delivery", "f-1"}});
+  const Event forgejo = ParseSignedBody(ForgeKind::kGitea, GiteaStatusBody(sha, "warning"),
+                                        {{"X-Forgejo-Event", "status"}, {"X-Forgejo-Event-Type", "status"},
+                                         {"X-Gitea-Event", "status"}, {"X-Forgejo-Delivery", "f-1"}},
+                                        "forgejo status");
   CHECK(Reported(forgejo).checks[0].state == CiState::kFailure);
 }
 
@@ -228,9 +233,7 @@ TEST_CASE("CI events without a commit sha are ignored") {
   CHECK(IgnoredReason(Gitlab(Edited("gitlab/build.success.json", [](nlohmann::json& j) { j["sha"] = nullptr; }),
                              "Job Hook"))
             .find("sha") != std::string::npos);
-  const Event gitea = Deliver(ForgeKind::kGitea, GiteaStatusBody("", "success"),
-                              {{"X-Gitea-Event", "status"}, {"X-Gitea-Event-Type", "status"}});
-  CHECK(IgnoredReason(gitea).find("sha") != std::string::npos);
+  CHECK(IgnoredReason(GiteaStatus(GiteaStatusBody("", "success"))).find("sha") != std::string::npos);
 }
 
 TEST_CASE("every CI word of each forge maps onto pending, success or failure") {
@@ -276,9 +279,33 @@ TEST_CASE("every CI word of each forge maps onto pending, success or failure") {
   CHECK(std::string(CiStateName(CiState::kFailure)) == "failure");
 }
 
-TEST_CASE("a failing check and a CI event describe themselves for logs and comments") {
-  CHECK(DescribeFailure({"abc", "build", CiState::kFailure, "timed_out", ""}) == "check `build` failed (timed_out)");
-  CHECK(DescribeFailure({"abc", "lint", CiState::kFailure, "", ""}) == "check `lint` failed");
+TEST_CASE("a commit's checks are the newest object of each name, in whatever order the forge lists them") {
+  const nlohmann::json statuses = nlohmann::json::parse(R"([
+      {"id": 5, "context": "build", "state": "failure"},
+      {"id": 9, "context": "build", "state": "success", "target_url": "https://ci.example.com/9"},
+      {"id": 7, "context": "test", "state": "pending"},
+      {"id": 3, "context": "build", "state": "error"},
+      {"id": 10, "context": "", "state": "failure"},
+      {"id": 6, "context": "lint", "status": "success"},
+      {"id": 6, "context": "lint", "status": "failure"}])");
+  const auto checks = NewestPerName(statuses, [](const nlohmann::json& s) { return CommitStatusCheck(s, "abc"); });
+  REQUIRE(checks.size() == 3);  // the nameless one is no check
+  CHECK(checks[0] == CiCheck{"abc", "build", CiState::kSuccess, "success", "https://ci.example.com/9"});
+  CHECK(checks[1] == CiCheck{"abc", "test", CiState::kPending, "pending", ""});
+  CHECK(checks[2] == CiCheck{"abc", "lint", CiState::kSuccess, "success", ""});  // Gitea's REST word; first on ties
+  const auto none = NewestPerName(statuses, [](const nlohmann::json&) -> std::optional<CiCheck> { return std::nullopt; });
+  CHECK(none.empty());
+  CHECK(NewestPerName(nlohmann::json::object(), [](const nlohmann::json& s) { return CommitStatusCheck(s, "abc"); })
+            .empty());
+
+  CHECK(IsCommitSha(kCheckRunSha));
+  CHECK(IsCommitSha("ec26c3e"));
+  CHECK_FALSE(IsCommitSha(""));
+  CHECK_FALSE(IsCommitSha("EC26C3E"));
+  CHECK_FALSE(IsCommitSha("main"));
+}
+
+TEST_CASE("a CI event describes itself for logs") {
   CiReported r;
   r.repo.full_name = "acme/widgets";
   r.checks.push_back({std::string(kCheckRunSha), "build", CiState::kSuccess, "success", ""});

@@ -7,6 +7,7 @@
 #include "forge/signature.h"
 #include "forge/webhook_headers.h"
 #include "fixture.h"
+#include "signed_payload.h"
 
 using namespace mergeyard;
 using namespace mergeyard::forge;
@@ -14,27 +15,11 @@ using mergeyard::testing::ReadFixture;
 
 namespace {
 
-constexpr const char* kSecret = "fixture-secret";
+using mergeyard::testing::ParseSignedBody;
 
-// Builds the headers a forge would send with the file, signs the exact bytes,
-// verifies them, then parses.
+// A fixture file, signed, verified and parsed.
 Event ParseSigned(ForgeKind route, const std::string& file, std::map<std::string, std::string> headers) {
-  const std::string body = ReadFixture(file);
-  const std::string hex = HmacSha256Hex(kSecret, body);
-  if (route == ForgeKind::kGithub) headers["X-Hub-Signature-256"] = "sha256=" + hex;
-  if (route == ForgeKind::kGitlab) headers["X-Gitlab-Token"] = kSecret;
-  if (route == ForgeKind::kGitea) {
-    headers["X-Gitea-Signature"] = hex;
-    if (headers.count("X-Forgejo-Event")) headers["X-Forgejo-Signature"] = hex;
-  }
-  const WebhookMeta meta = ReadWebhookHeaders(
-      route, [&](const std::string& n) { return headers.count(n) ? headers[n] : ""; }, body);
-  REQUIRE(VerifyWebhook(meta, kSecret, body));
-  CHECK_FALSE(VerifyWebhook(meta, "another-secret", body));
-  if (route != ForgeKind::kGitlab) CHECK_FALSE(VerifyWebhook(meta, kSecret, body + " "));
-  auto ev = ParsePayload(meta.kind, meta.event, body);
-  REQUIRE_MESSAGE(ev.ok(), file);
-  return *ev;
+  return ParseSignedBody(route, ReadFixture(file), std::move(headers), file);
 }
 
 Event Github(const std::string& file, const std::string& event) {
@@ -213,12 +198,12 @@ TEST_CASE("Forgejo posts to the Gitea route and is told apart by its headers") {
   std::map<std::string, std::string> h = {{"X-Forgejo-Event", "push"}, {"X-Forgejo-Event-Type", "push"},
                                           {"X-Gitea-Event", "push"}, {"X-Forgejo-Delivery", "fd-9"},
                                           {"X-Gitea-Delivery", "fd-9"},
-                                          {"X-Forgejo-Signature", HmacSha256Hex(kSecret, body)}};
+                                          {"X-Forgejo-Signature", HmacSha256Hex(testing::kFixtureSecret, body)}};
   const WebhookMeta meta = ReadWebhookHeaders(
       ForgeKind::kGitea, [&](const std::string& n) { return h.count(n) ? h[n] : ""; }, body);
   CHECK(meta.kind == ForgeKind::kForgejo);
   CHECK(meta.delivery_id == "fd-9");
-  CHECK(VerifyWebhook(meta, kSecret, body));
+  CHECK(VerifyWebhook(meta, testing::kFixtureSecret, body));
   Event e = Forgejo("push.json", "push", "push");
   REQUIRE(std::holds_alternative<Push>(e));
   CHECK(std::get<Push>(e).branch == "fdsafdsa");

@@ -64,16 +64,9 @@ Status GiteaApi::SetStatus(const std::string& repo, const CommitStatus& s) {
 }
 
 Result<std::vector<CiCheck>> GiteaApi::ListChecks(const std::string& repo, const std::string& sha) {
-  auto list = client_.GetAllPages(Repo(repo) + "/commits/" + sha + "/statuses?limit=50", repo, /*max_pages=*/10);
+  auto list = client_.GetAllPages(Repo(repo) + "/commits/" + sha + "/statuses?" + page_query_, repo, /*max_pages=*/10);
   if (!list.ok()) return list.error();
-  std::vector<std::pair<std::int64_t, CiCheck>> statuses;
-  for (const auto& s : *list) {
-    // The API names the state `status` (the webhook says `state`).
-    const std::string state = GetString(s, "status", GetString(s, "state"));
-    statuses.push_back({GetInt(s, "id"), {sha, GetString(s, "context"), CommitStatusState(state), state,
-                                          GetString(s, "target_url")}});
-  }
-  return NewestByName(statuses);
+  return NewestPerName(*list, [&](const nlohmann::json& s) { return CommitStatusCheck(s, sha); });
 }
 
 Status GiteaApi::CancelChecks(const std::string&, const std::string&) { return Ok(); }

@@ -90,14 +90,10 @@ Result<Event> StatusEvent(const nlohmann::json& j) {
   CiReported r;
   r.repo = Repo(j);
   if (r.repo.full_name.empty()) return Invalid("missing repository.full_name");
-  const std::string sha = GetString(j, "sha", GetString(j, "commit.id"));
-  if (sha.empty() || sha.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return Event{Ignored{"status without a commit sha"}};
-  }
-  const std::string context = GetString(j, "context");
-  if (context.empty()) return Event{Ignored{"status without a context"}};
-  const std::string state = GetString(j, "state");
-  r.checks.push_back({sha, context, CommitStatusState(state), state, GetString(j, "target_url")});
+  CiCheck check = CommitStatusCheck(j, GetString(j, "sha", GetString(j, "commit.id")));
+  if (!IsCommitSha(check.sha)) return Event{Ignored{"status without a commit sha"}};
+  if (check.name.empty()) return Event{Ignored{"status without a context"}};
+  r.checks.push_back(std::move(check));
   return Event{r};
 }
 

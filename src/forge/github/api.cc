@@ -1,5 +1,6 @@
 #include "forge/github/api.h"
 
+#include <optional>
 #include <set>
 
 #include "forge/base64.h"
@@ -29,36 +30,6 @@ Result<nlohmann::json> GetListField(RestClient& client, const std::string& path,
     next = NextLink(res->Header("link"));
   }
   return all;
-}
-
-// The sha's commit statuses, newest of each context.
-Result<std::vector<std::pair<std::int64_t, CiCheck>>> Statuses(RestClient& client, const std::string& base,
-                                                               const std::string& repo, const std::string& sha) {
-  auto list = GetListField(client, base + "/commits/" + sha + "/status?per_page=100", repo, "statuses");
-  if (!list.ok()) return list.error();
-  std::vector<std::pair<std::int64_t, CiCheck>> out;
-  for (const auto& s : *list) {
-    const std::string state = GetString(s, "state");
-    out.push_back({GetInt(s, "id"), {sha, GetString(s, "context"), CommitStatusState(state), state,
-                                     GetString(s, "target_url")}});
-  }
-  return out;
-}
-
-Result<std::vector<std::pair<std::int64_t, CiCheck>>> CheckRuns(RestClient& client, const std::string& base,
-                                                                const std::string& repo, const std::string& sha) {
-  auto list = GetListField(client, base + "/commits/" + sha + "/check-runs?per_page=100", repo, "check_runs");
-  if (!list.ok()) return list.error();
-  std::vector<std::pair<std::int64_t, CiCheck>> out;
-  for (const auto& r : *list) {
-    if (GetString(r, "head_sha", sha) != sha) continue;
-    const std::string status = GetString(r, "status");
-    const std::string conclusion = GetString(r, "conclusion");
-    out.push_back({GetInt(r, "id"), {sha, GetString(r, "name"), GithubCheckRunState(status, conclusion),
-                                     conclusion.empty() ? status : conclusion,
-                                     GetString(r, "details_url", GetString(r, "html_url"))}});
-  }
-  return out;
 }
 
 }  // namespace
@@ -151,17 +122,23 @@ Status GithubApi::SetCheckRun(const std::string& repo, const CommitStatus& s) {
 }
 
 Result<std::vector<CiCheck>> GithubApi::ListChecks(const std::string& repo, const std::string& sha) {
-  auto statuses = Statuses(client_, Repo(repo), repo, sha);
+  const std::string commit = Repo(repo) + "/commits/" + sha;
+  auto statuses = GetListField(client_, commit + "/status?" + page_query_, repo, "statuses");
   if (!statuses.ok()) return statuses.error();
-  auto runs = CheckRuns(client_, Repo(repo), repo, sha);
+  auto runs = GetListField(client_, commit + "/check-runs?" + page_query_, repo, "check_runs");
   if (!runs.ok()) return runs.error();
-  std::vector<CiCheck> out = NewestByName(*statuses);
-  for (auto& c : NewestByName(*runs)) out.push_back(std::move(c));
+  std::vector<CiCheck> out =
+      NewestPerName(*statuses, [&](const nlohmann::json& s) { return CommitStatusCheck(s, sha); });
+  auto run_check = [&](const nlohmann::json& r) -> std::optional<CiCheck> {
+    if (GetString(r, "head_sha", sha) != sha) return std::nullopt;  // another commit's
+    return GithubRunCheck(r, GetString(r, "name"), sha);
+  };
+  for (auto& c : NewestPerName(*runs, run_check)) out.push_back(std::move(c));
   return out;
 }
 
 Status GithubApi::CancelChecks(const std::string& repo, const std::string& sha) {
-  auto runs = GetListField(client_, Repo(repo) + "/actions/runs?head_sha=" + sha + "&per_page=100", repo,
+  auto runs = GetListField(client_, Repo(repo) + "/actions/runs?head_sha=" + sha + "&" + page_query_, repo,
                            "workflow_runs");
   if (!runs.ok()) {
     // Actions disabled (or never used) on the repository: nothing runs.

@@ -87,43 +87,24 @@ Result<Event> PushEvent(const nlohmann::json& j) {
 
 // --- CI verdicts ---------------------------------------------------------
 
-bool IsSha(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-// One check from a check run, workflow run or workflow job object: pending
-// until its status is `completed`; the forge's word is the conclusion once
-// there is one, else the status.
-CiCheck RunCheck(const nlohmann::json& run, std::string name, std::string url) {
-  const std::string status = GetString(run, "status");
-  const std::string conclusion = GetString(run, "conclusion");
-  return {GetString(run, "head_sha"), std::move(name), GithubCheckRunState(status, conclusion),
-          conclusion.empty() ? status : conclusion, std::move(url)};
-}
-
 Result<Event> Reported(const nlohmann::json& j, CiCheck check, const std::string& what) {
   CiReported r;
   r.repo = Repo(j);
   if (r.repo.full_name.empty()) return Invalid("missing repository.full_name");
-  if (!IsSha(check.sha)) return Event{Ignored{what + " without a commit sha"}};
+  if (!IsCommitSha(check.sha)) return Event{Ignored{what + " without a commit sha"}};
   if (check.name.empty()) return Event{Ignored{what + " without a name"}};
   r.checks.push_back(std::move(check));
   return Event{r};
 }
 
 Result<Event> StatusEvent(const nlohmann::json& j) {
-  const std::string state = GetString(j, "state");
-  return Reported(j, {GetString(j, "sha"), GetString(j, "context"), CommitStatusState(state), state,
-                      GetString(j, "target_url")},
-                  "status");
+  return Reported(j, CommitStatusCheck(j, GetString(j, "sha")), "status");
 }
 
 Result<Event> CheckRun(const nlohmann::json& j) {
   const nlohmann::json* run = Find(j, "check_run");
   if (!run) return Invalid("missing check_run");
-  return Reported(j, RunCheck(*run, GetString(*run, "name"),
-                              GetString(*run, "details_url", GetString(*run, "html_url"))),
-                  "check run");
+  return Reported(j, GithubRunCheck(*run, GetString(*run, "name")), "check run");
 }
 
 // A check suite names no check: the commit's check runs are worth reading.
@@ -134,7 +115,7 @@ Result<Event> CheckSuite(const nlohmann::json& j) {
   r.repo = Repo(j);
   if (r.repo.full_name.empty()) return Invalid("missing repository.full_name");
   const std::string sha = GetString(j, "check_suite.head_sha");
-  if (!IsSha(sha)) return Event{Ignored{"check suite without a commit sha"}};
+  if (!IsCommitSha(sha)) return Event{Ignored{"check suite without a commit sha"}};
   r.poll_shas.push_back(sha);
   return Event{r};
 }
@@ -146,14 +127,14 @@ Result<Event> WorkflowRun(const nlohmann::json& j) {
   std::string name = GetString(*run, "name");
   if (name.empty()) name = GetString(j, "workflow.name");
   if (name.empty()) name = GetString(*run, "path", GetString(j, "workflow.path"));
-  return Reported(j, RunCheck(*run, name, GetString(*run, "html_url")), "workflow run");
+  return Reported(j, GithubRunCheck(*run, name), "workflow run");
 }
 
 // A job is also a check run of the same name; both arrive, either suffices.
 Result<Event> WorkflowJob(const nlohmann::json& j) {
   const nlohmann::json* job = Find(j, "workflow_job");
   if (!job) return Invalid("missing workflow_job");
-  return Reported(j, RunCheck(*job, GetString(*job, "name"), GetString(*job, "html_url")), "workflow job");
+  return Reported(j, GithubRunCheck(*job, GetString(*job, "name")), "workflow job");
 }
 
 }  // namespace

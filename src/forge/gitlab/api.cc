@@ -1,6 +1,5 @@
 #include "forge/gitlab/api.h"
 
-#include <map>
 #include <optional>
 
 #include "forge/base64.h"
@@ -22,34 +21,14 @@ std::string Pipelines(const std::string& repo, const std::string& sha) {
   return Project(repo) + "/pipelines?sha=" + sha + "&order_by=id&sort=desc&per_page=100";
 }
 
-// The "pipeline" check of the newest (highest id) pipeline in `pipelines`, if any.
-std::optional<CiCheck> NewestPipeline(const nlohmann::json& pipelines, const std::string& sha) {
-  const nlohmann::json* newest = nullptr;
-  for (const auto& p : pipelines) {
-    if (GetString(p, "sha", sha) == sha && (!newest || GetInt(p, "id") > GetInt(*newest, "id"))) newest = &p;
-  }
-  if (!newest) return std::nullopt;
-  const std::string status = GetString(*newest, "status");
-  return CiCheck{sha, kGitlabPipelineCheck, GitlabState(status), status, GetString(*newest, "web_url")};
-}
-
-// One check per status name: the highest id wins (a retried job's newest try).
-std::vector<CiCheck> NewestStatuses(const nlohmann::json& statuses, const std::string& sha) {
-  std::map<std::string, std::int64_t> newest;  // name -> id
-  for (const auto& s : statuses) {
-    const std::string name = GetString(s, "name");
-    if (GetString(s, "sha", sha) != sha || name.empty()) continue;
-    if (!newest.count(name) || GetInt(s, "id") > newest[name]) newest[name] = GetInt(s, "id");
-  }
-  std::vector<CiCheck> out;
-  for (const auto& s : statuses) {
-    const std::string name = GetString(s, "name");
-    if (!newest.count(name) || newest[name] != GetInt(s, "id") || GetString(s, "sha", sha) != sha) continue;
-    newest.erase(name);  // one per name even when ids repeat
-    const std::string status = GetString(s, "status");
-    out.push_back({sha, name, GitlabState(status), status, GetString(s, "target_url")});
-  }
-  return out;
+// GitLab pipelines or commit statuses of `sha` as checks, newest per name:
+// every pipeline is "pipeline"; a retried job's statuses share its name.
+std::vector<CiCheck> NewestChecks(const nlohmann::json& items, const std::string& sha, bool pipelines) {
+  return NewestPerName(items, [&](const nlohmann::json& o) -> std::optional<CiCheck> {
+    if (GetString(o, "sha", sha) != sha) return std::nullopt;  // another commit's
+    return GitlabCheck(sha, pipelines ? kGitlabPipelineCheck : GetString(o, "name"), GetString(o, "status"),
+                       GetString(o, pipelines ? "web_url" : "target_url"));
+  });
 }
 
 }  // namespace
@@ -164,14 +143,14 @@ Status GitlabApi::AddLabel(const std::string& repo, std::int64_t pr, const std::
 }
 
 Result<std::vector<CiCheck>> GitlabApi::ListChecks(const std::string& repo, const std::string& sha) {
+  // Newest first: the first page holds the newest pipeline.
   auto pipelines = client_.GetAllPages(Pipelines(repo, sha), repo, /*max_pages=*/1);
   if (!pipelines.ok()) return pipelines.error();
   auto statuses = client_.GetAllPages(
       Project(repo) + "/repository/commits/" + sha + "/statuses?all=true&per_page=100", repo);
   if (!statuses.ok()) return statuses.error();
-  std::vector<CiCheck> out;
-  if (auto pipeline = NewestPipeline(*pipelines, sha)) out.push_back(std::move(*pipeline));
-  for (auto& c : NewestStatuses(*statuses, sha)) out.push_back(std::move(c));
+  std::vector<CiCheck> out = NewestChecks(*pipelines, sha, /*pipelines=*/true);
+  for (auto& c : NewestChecks(*statuses, sha, /*pipelines=*/false)) out.push_back(std::move(c));
   return out;
 }
 

@@ -1,6 +1,5 @@
 #include "forge/gitlab/payload.h"
 
-#include <map>
 #include <set>
 
 #include "forge/json_fields.h"
@@ -88,35 +87,24 @@ Result<Event> PushEvent(const nlohmann::json& j) {
 
 // --- CI verdicts ---------------------------------------------------------
 
-bool IsSha(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-CiCheck Check(std::string sha, std::string name, const std::string& status, std::string url) {
-  return {std::move(sha), std::move(name), GitlabState(status), status, std::move(url)};
-}
-
 // The pipeline as "pipeline", then its newest build of each name.
 Result<Event> Pipeline(const nlohmann::json& j) {
   CiReported r;
   r.repo = Repo(j);
   if (r.repo.full_name.empty()) return Invalid("missing project.path_with_namespace");
   const std::string sha = GetString(j, "object_attributes.sha");
-  if (!IsSha(sha)) return Event{Ignored{"pipeline without a commit sha"}};
+  if (!IsCommitSha(sha)) return Event{Ignored{"pipeline without a commit sha"}};
   const std::string web = GetString(j, "project.web_url");
   const std::string id = std::to_string(GetInt(j, "object_attributes.id"));
-  r.checks.push_back(Check(sha, kGitlabPipelineCheck, GetString(j, "object_attributes.status"),
-                           GetString(j, "object_attributes.url", web + "/-/pipelines/" + id)));
-  std::map<std::string, std::int64_t> newest;  // name -> build id, for retried jobs
-  if (const nlohmann::json* builds = Find(j, "builds"); builds && builds->is_array()) {
-    for (const auto& b : *builds) {
-      const std::string name = GetString(b, "name");
-      const std::int64_t build = GetInt(b, "id");
-      if (name.empty() || (newest.count(name) && newest[name] >= build)) continue;
-      newest[name] = build;
-      std::erase_if(r.checks, [&](const CiCheck& c) { return c.name == name; });
-      r.checks.push_back(Check(sha, name, GetString(b, "status"), web + "/-/jobs/" + std::to_string(build)));
-    }
+  r.checks.push_back(GitlabCheck(sha, kGitlabPipelineCheck, GetString(j, "object_attributes.status"),
+                                 GetString(j, "object_attributes.url", web + "/-/pipelines/" + id)));
+  auto build_check = [&](const nlohmann::json& b) {
+    return GitlabCheck(sha, GetString(b, "name"), GetString(b, "status"),
+                       web + "/-/jobs/" + std::to_string(GetInt(b, "id")));
+  };
+  // A retried job is listed once per try.
+  if (const nlohmann::json* builds = Find(j, "builds")) {
+    for (auto& c : NewestPerName(*builds, build_check)) r.checks.push_back(std::move(c));
   }
   return Event{r};
 }
@@ -137,12 +125,12 @@ Result<Event> Job(const nlohmann::json& j) {
   r.repo.full_name = JobProject(j);
   if (r.repo.full_name.empty()) return Invalid("missing project.path_with_namespace and repository.homepage");
   const std::string sha = GetString(j, "sha");
-  if (!IsSha(sha)) return Event{Ignored{"job without a commit sha"}};
+  if (!IsCommitSha(sha)) return Event{Ignored{"job without a commit sha"}};
   const std::string name = GetString(j, "build_name");
   if (name.empty()) return Event{Ignored{"job without a name"}};
   const std::string web = GetString(j, "repository.homepage", GetString(j, "project.web_url"));
-  r.checks.push_back(Check(sha, name, GetString(j, "build_status"),
-                           web + "/-/jobs/" + std::to_string(GetInt(j, "build_id"))));
+  r.checks.push_back(GitlabCheck(sha, name, GetString(j, "build_status"),
+                                 web + "/-/jobs/" + std::to_string(GetInt(j, "build_id"))));
   return Event{r};
 }
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "forge/ci_check.h"
 #include "forge/local/local_ci_shapes.h"
 
 extern char** environ;
@@ -26,9 +27,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kBatchRefs = "refs/heads/mergeyard/batch/";
 
-bool IsObjectId(const std::string& s) {
-  return (s.size() == 40 || s.size() == 64) && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
+bool IsObjectId(const std::string& s) { return (s.size() == 40 || s.size() == 64) && IsCommitSha(s); }
 
 std::string Quote(const std::string& s) {
   std::string out = "'";

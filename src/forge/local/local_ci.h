@@ -58,7 +58,8 @@ struct LocalCiRun {
 // An answer of a CI route.
 struct LocalCiReply {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;   // JSON
+  bool more = false;  // a page of a list that goes on: the answer needs a Link rel="next"
 };
 
 class LocalCi {
@@ -128,7 +129,8 @@ class LocalCi {
                                           const std::map<std::string, std::string>& params);
   std::optional<LocalCiReply> ServeGitlab(const std::string& method, const std::vector<std::string>& parts,
                                           const std::map<std::string, std::string>& params);
-  std::optional<LocalCiReply> ServeGitea(const std::string& method, const std::vector<std::string>& parts);
+  std::optional<LocalCiReply> ServeGitea(const std::string& method, const std::vector<std::string>& parts,
+                                         const std::map<std::string, std::string>& params);
   std::vector<LocalCiCheck> ChecksOf(const std::string& sha, bool check_runs) const;
 
   const Site site_;

@@ -16,6 +16,20 @@ using localci::Json;
 LocalCiReply Answer(int status, const Json& body) { return {status, body.dump()}; }
 LocalCiReply Missing() { return Answer(404, {{"message", "Not Found"}}); }
 
+// The requested page of the list `all`: the bare array (GitLab, Gitea), or
+// `envelope` with the page as its `key` (GitHub's list objects).
+LocalCiReply Listed(LocalFlavor flavor, const Json& all, const std::map<std::string, std::string>& params,
+                    const char* key = nullptr, Json envelope = Json::object()) {
+  LocalCiReply reply;
+  Json page = localci::Page(all, flavor, params, &reply.more);
+  if (key) {
+    envelope[key] = std::move(page);
+    page = std::move(envelope);
+  }
+  reply.body = page.dump();
+  return reply;
+}
+
 std::vector<std::string> Split(const std::string& path) {
   std::vector<std::string> parts;
   size_t start = 0;
@@ -94,7 +108,7 @@ std::optional<LocalCiReply> LocalCi::Serve(const std::string& method, const std:
   switch (site_.flavor) {
     case LocalFlavor::kGithub: return ServeGithub(method, parts, params);
     case LocalFlavor::kGitlab: return ServeGitlab(method, parts, params);
-    case LocalFlavor::kGitea: return ServeGitea(method, parts);
+    case LocalFlavor::kGitea: return ServeGitea(method, parts, params);
   }
   return std::nullopt;
 }
@@ -105,13 +119,13 @@ std::optional<LocalCiReply> LocalCi::ServeGithub(const std::string& method, cons
     const auto latest = LatestPerName(ChecksOf(parts[1], false));
     Json statuses = Json::array();
     for (const auto& c : latest) statuses.push_back(localci::GithubStatus(site_, c));
-    return Answer(200, {{"state", CombinedState(latest)}, {"sha", parts[1]}, {"total_count", latest.size()},
-                        {"statuses", statuses}});
+    return Listed(site_.flavor, statuses, params, "statuses",
+                  {{"state", CombinedState(latest)}, {"sha", parts[1]}, {"total_count", latest.size()}});
   }
   if (method == "GET" && Is(parts, {"commits", "*", "check-runs"})) {
     Json runs = Json::array();
     for (const auto& c : ChecksOf(parts[1], true)) runs.push_back(localci::GithubCheckRun(site_, c));
-    return Answer(200, {{"total_count", runs.size()}, {"check_runs", runs}});
+    return Listed(site_.flavor, runs, params, "check_runs", {{"total_count", runs.size()}});
   }
   if (method == "GET" && Is(parts, {"actions", "runs"})) {
     const std::string sha = Param(params, "head_sha");
@@ -119,7 +133,7 @@ std::optional<LocalCiReply> LocalCi::ServeGithub(const std::string& method, cons
     for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
       if (sha.empty() || it->sha == sha) runs.push_back(localci::GithubWorkflowRun(site_, *it));
     }
-    return Answer(200, {{"total_count", runs.size()}, {"workflow_runs", runs}});
+    return Listed(site_.flavor, runs, params, "workflow_runs", {{"total_count", runs.size()}});
   }
   if (method == "POST" && Is(parts, {"actions", "runs", "*", "cancel"})) {
     LocalCiRun* run = FindRun(ToId(parts[2]));
@@ -146,7 +160,7 @@ std::optional<LocalCiReply> LocalCi::ServeGitlab(const std::string& method, cons
     for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
       if (sha.empty() || it->sha == sha) pipelines.push_back(localci::GitlabPipeline(site_, *it));
     }
-    return Answer(200, pipelines);
+    return Listed(site_.flavor, pipelines, params);
   }
   if (method == "POST" && Is(parts, {"pipelines", "*", "cancel"})) {
     LocalCiRun* run = FindRun(ToId(parts[1]));
@@ -159,16 +173,17 @@ std::optional<LocalCiReply> LocalCi::ServeGitlab(const std::string& method, cons
     if (Param(params, "all") != "true") checks = LatestPerName(checks);
     Json statuses = Json::array();
     for (const auto& c : checks) statuses.push_back(localci::GitlabStatus(site_, c));
-    return Answer(200, statuses);
+    return Listed(site_.flavor, statuses, params);
   }
   return std::nullopt;
 }
 
-std::optional<LocalCiReply> LocalCi::ServeGitea(const std::string& method, const std::vector<std::string>& parts) {
+std::optional<LocalCiReply> LocalCi::ServeGitea(const std::string& method, const std::vector<std::string>& parts,
+                                                const std::map<std::string, std::string>& params) {
   if (method == "GET" && Is(parts, {"commits", "*", "statuses"})) {
     Json statuses = Json::array();
     for (const auto& c : ChecksOf(parts[1], false)) statuses.push_back(localci::GiteaStatus(site_, c));
-    return Answer(200, statuses);
+    return Listed(site_.flavor, statuses, params);
   }
   if (method == "GET" && parts.size() >= 2 && parts[0] == "branch_protections") {
     const std::string branch = Join(parts, 1, 0);

@@ -1,5 +1,7 @@
 #include "forge/local/local_ci_shapes.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <ctime>
 
 #include "base/clock.h"
@@ -26,6 +28,7 @@ std::string Name(const std::string& repo) { return repo.substr(repo.rfind('/') +
 
 // --- GitHub --------------------------------------------------------------
 
+// GitHub's repository object; Gitea's is the same.
 Json GithubRepository(const LocalCi::Site& s) {
   return {{"id", 1}, {"name", Name(s.repo)}, {"full_name", s.repo}, {"private", false},
           {"owner", {{"login", Owner(s.repo)}}}, {"html_url", s.web_url}};
@@ -124,8 +127,7 @@ void AddGiteaWebhooks(const LocalCi::Site& s, const std::vector<LocalCiCheck>& c
     const Json body = {{"id", c.id}, {"sha", c.sha}, {"context", c.name}, {"state", c.status},
                        {"description", c.description}, {"target_url", c.url},
                        {"commit", {{"id", c.sha}, {"url", s.web_url + "/commit/" + c.sha}}},
-                       {"repository", {{"id", 1}, {"name", Name(s.repo)}, {"full_name", s.repo},
-                                       {"owner", {{"login", Owner(s.repo)}}}, {"html_url", s.web_url}}},
+                       {"repository", GithubRepository(s)},
                        {"sender", {{"id", 1}, {"login", "local-ci"}}},
                        {"created_at", Timestamp()}, {"updated_at", Timestamp()}};
     out->push_back({"status", body.dump()});
@@ -176,6 +178,20 @@ Json GiteaStatus(const LocalCi::Site&, const LocalCiCheck& c) {
   return {{"id", c.id}, {"status", c.status}, {"context", c.name}, {"description", c.description},
           {"target_url", c.url}, {"creator", {{"login", "local-ci"}}},
           {"created_at", Timestamp()}, {"updated_at", Timestamp()}};
+}
+
+Json Page(const Json& all, LocalFlavor flavor, const std::map<std::string, std::string>& params, bool* more) {
+  const bool gitea = flavor == LocalFlavor::kGitea;
+  auto number = [&](const char* name, int fallback) {
+    const auto it = params.find(name);
+    return it == params.end() ? fallback : std::atoi(it->second.c_str());
+  };
+  const size_t per_page = std::clamp(number(gitea ? "limit" : "per_page", 30), 1, gitea ? 50 : 100);
+  const size_t start = static_cast<size_t>(std::max(1, number("page", 1)) - 1) * per_page;
+  Json page = Json::array();
+  for (size_t i = start; i < all.size() && i < start + per_page; ++i) page.push_back(all[i]);
+  *more = start + per_page < all.size();
+  return page;
 }
 
 std::vector<Webhook> Webhooks(const LocalCi::Site& site, const LocalCiRun& run,

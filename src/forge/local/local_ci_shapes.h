@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,12 @@ Json GithubWorkflowRun(const LocalCi::Site& site, const LocalCiRun& run);
 Json GitlabPipeline(const LocalCi::Site& site, const LocalCiRun& run);
 Json GitlabStatus(const LocalCi::Site& site, const LocalCiCheck& check);
 Json GiteaStatus(const LocalCi::Site& site, const LocalCiCheck& check);
+
+// The page of `all` a list request asks for, as the flavour pages: `page`
+// (from 1), `per_page` (at most 100) or on Gitea `limit` (at most 50), 30
+// items by default. `*more` tells whether a next page follows. The forge's
+// own listings (comments) page the same way.
+Json Page(const Json& all, LocalFlavor flavor, const std::map<std::string, std::string>& params, bool* more);
 
 struct Webhook {
   std::string event;  // GitHub/Gitea event name, GitLab "Pipeline Hook" / "Job Hook"

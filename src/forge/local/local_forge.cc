@@ -233,7 +233,7 @@ int LocalForge::AddUserComment(std::int64_t pr, const std::string& author, const
       {"comment", {{"id", id}, {"body", body}, {"user", {{"login", author}, {"id", UserId(author)}, {"type", "User"}}}}},
       {"repository", {{"full_name", repo_}, {"id", 1}}},
       {"sender", {{"login", author}, {"id", UserId(author)}}}};
-  return Deliver(flavor_, url, secret, "issue_comment", payload.dump());
+  return Deliver(url, secret, "issue_comment", payload.dump());
 }
 
 int LocalForge::SendWebhook(const std::string& event, const std::string& body) {
@@ -243,7 +243,7 @@ int LocalForge::SendWebhook(const std::string& event, const std::string& body) {
     url = webhook_url_;
     secret = webhook_secret_;
   }
-  return url.empty() ? 0 : Deliver(flavor_, url, secret, event, body);
+  return url.empty() ? 0 : Deliver(url, secret, event, body);
 }
 
 void LocalForge::SetWebhook(std::string url, std::string secret) {
@@ -278,8 +278,8 @@ httplib::Headers WebhookHeaders(LocalFlavor flavor, const std::string& origin, c
 
 }  // namespace
 
-int LocalForge::Deliver(LocalFlavor flavor, const std::string& url, const std::string& secret,
-                        const std::string& event, const std::string& body) {
+int LocalForge::Deliver(const std::string& url, const std::string& secret, const std::string& event,
+                        const std::string& body) const {
   // url: http://host:port/path
   const auto scheme_end = url.find("://");
   const auto path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
@@ -288,7 +288,7 @@ int LocalForge::Deliver(LocalFlavor flavor, const std::string& url, const std::s
   httplib::Client cli(origin);
   cli.set_connection_timeout(5);
   cli.set_read_timeout(30);
-  auto res = cli.Post(path, WebhookHeaders(flavor, origin, secret, event, body), body, "application/json");
+  auto res = cli.Post(path, WebhookHeaders(flavor_, origin, secret, event, body), body, "application/json");
   return res ? res->status : -1;
 }
 

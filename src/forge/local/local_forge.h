@@ -183,9 +183,9 @@ class LocalForge {
   // `env`: "NAME=value " assignments put before the command.
   std::string Git(const std::string& args, int* exit_code = nullptr, bool strip = true,
                   const std::string& env = "");
-  // Posts a webhook signed the way `flavor` signs; the HTTP status, or -1.
-  static int Deliver(LocalFlavor flavor, const std::string& url, const std::string& secret,
-                     const std::string& event, const std::string& body);
+  // Posts a webhook with the flavour's headers, signed as it signs; the HTTP status, or -1.
+  int Deliver(const std::string& url, const std::string& secret, const std::string& event,
+              const std::string& body) const;
 
   LocalFlavor flavor_;
   std::string repo_;

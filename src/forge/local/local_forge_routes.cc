@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "forge/local/local_ci.h"
+#include "forge/local/local_ci_shapes.h"
 #include "forge/local/local_forge.h"
 
 namespace mergeyard::forge {
@@ -171,12 +172,26 @@ struct LocalForge::Impl {
                      {"content", B64Wrapped(raw)}, {"sha", blob}, {"size", raw.size()}});
   }
 
+  std::map<std::string, std::string> Params() const {
+    std::map<std::string, std::string> params;
+    for (const auto& [k, v] : req.params) params.emplace(k, v);
+    return params;
+  }
+
+  // Points the answer to the page after the requested one (localci::Page).
+  void LinkNextPage() {
+    std::string query;
+    for (const auto& [k, v] : req.params) {
+      if (k != "page") query += k + "=" + v + "&";
+    }
+    const int page = req.has_param("page") ? std::max(1, std::atoi(req.get_param_value("page").c_str())) : 1;
+    const std::string prefix = f.flavor_ == LocalFlavor::kGitlab ? "/api/v4"
+                               : f.flavor_ == LocalFlavor::kGitea ? "/api/v1" : "";
+    const std::string url = "http://127.0.0.1:" + std::to_string(f.port_) + prefix + req.path.substr(prefix.size());
+    res.set_header("Link", "<" + url + "?" + query + "page=" + std::to_string(page + 1) + ">; rel=\"next\"");
+  }
+
   void ListComments(std::int64_t pr) {
-    const bool gitea = f.flavor_ == LocalFlavor::kGitea;
-    const std::string size_param = gitea ? "limit" : "per_page";
-    int per_page = req.has_param(size_param) ? std::stoi(req.get_param_value(size_param)) : 30;
-    per_page = std::max(1, std::min(per_page, gitea ? 50 : 100));
-    const int page = req.has_param("page") ? std::stoi(req.get_param_value("page")) : 1;
     json all = json::array();
     for (const auto& c : f.Comments(pr)) {
       if (f.flavor_ == LocalFlavor::kGitlab) {
@@ -185,19 +200,10 @@ struct LocalForge::Impl {
         all.push_back({{"id", c.id}, {"body", c.body}, {"user", {{"login", c.author}}}});
       }
     }
-    json page_items = json::array();
-    const size_t start = static_cast<size_t>((page - 1) * per_page);
-    for (size_t i = start; i < all.size() && i < start + static_cast<size_t>(per_page); ++i) page_items.push_back(all[i]);
-    if (start + static_cast<size_t>(per_page) < all.size()) {
-      std::string query;
-      for (const auto& [k, v] : req.params) {
-        if (k != "page") query += k + "=" + v + "&";
-      }
-      const std::string prefix = f.flavor_ == LocalFlavor::kGitlab ? "/api/v4" : gitea ? "/api/v1" : "";
-      const std::string url = "http://127.0.0.1:" + std::to_string(f.port_) + prefix + req.path.substr(prefix.size());
-      res.set_header("Link", "<" + url + "?" + query + "page=" + std::to_string(page + 1) + ">; rel=\"next\"");
-    }
-    Reply(res, 200, page_items);
+    bool more = false;
+    const json page = localci::Page(all, f.flavor_, Params(), &more);
+    if (more) LinkNextPage();
+    Reply(res, 200, page);
   }
 
   void CreateComment(std::int64_t pr) {
@@ -311,10 +317,9 @@ struct LocalForge::Impl {
 
   // The CI's routes (local_ci_routes.cc); false when `path` is none of them.
   bool ServeCi() {
-    std::map<std::string, std::string> params;
-    for (const auto& [k, v] : req.params) params.emplace(k, v);
-    const auto reply = f.ci_->Serve(method, path, params);
+    const auto reply = f.ci_->Serve(method, path, Params());
     if (!reply) return false;
+    if (reply->more) LinkNextPage();
     res.status = reply->status;
     res.set_content(reply->body, "application/json");
     return true;
