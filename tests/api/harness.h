@@ -98,6 +98,7 @@ struct HarnessOptions {
   // admission path (forge::Admitter) over them; otherwise it answers 503.
   forge::ConfigSource* configs = nullptr;
   engine::MergeChecker* merges = nullptr;
+  forge::CiGate* ci = nullptr;          // batches gated on external CI show their checks
   std::string public_url;
 };
 
@@ -154,6 +155,7 @@ class ApiHarness {
       admission_ = std::make_unique<forge::Admitter>(*options_.configs, *options_.merges, post_only_);
       deps.admission = admission_.get();
     }
+    deps.ci = options_.ci;
     api::MountAdminApi(server_, deps, {options_.admin_token, options_.public_url});
     api::MountDashboard(server_);
     port_ = server_.bind_to_any_port("127.0.0.1");
