@@ -241,7 +241,7 @@ Result<HttpResponse> RestClient::Send(const std::string& method, const std::stri
 }
 
 Result<nlohmann::json> RestClient::GetAllPages(const std::string& path, const std::string& repo,
-                                               int max_pages) {
+                                               int max_pages, const std::string& list_field) {
   nlohmann::json all = nlohmann::json::array();
   std::string next = path;
   for (int page = 0; !next.empty() && page < max_pages; ++page) {
@@ -249,7 +249,14 @@ Result<nlohmann::json> RestClient::GetAllPages(const std::string& path, const st
     if (!res.ok()) return res.error();
     if (auto st = StatusToError(*res, "GET " + path); !st.ok()) return st.error();
     nlohmann::json j = res->Json();
-    if (!j.is_array()) return Invalid("GET " + path + ": expected a JSON array");
+    if (!list_field.empty()) {
+      if (!j.is_object() || !j.contains(list_field)) j = nullptr;
+      else j = std::move(j[list_field]);
+    }
+    if (!j.is_array()) {
+      return Invalid("GET " + path + ": expected " +
+                     (list_field.empty() ? std::string("a JSON array") : "`" + list_field + "` to be a list"));
+    }
     for (auto& item : j) all.push_back(std::move(item));
     next = NextLink(res->Header("link"));
   }

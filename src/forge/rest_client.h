@@ -93,10 +93,12 @@ class RestClient {
                             const std::string& repo, const std::string& json_body = "",
                             const HeaderList& extra = {});
 
-  // GETs `path` and every `rel="next"` page, concatenating the JSON arrays.
+  // GETs `path` and every `rel="next"` page, concatenating the JSON arrays:
+  // each page's body, or with `list_field` the array in that field of it
+  // (GitHub's {"total_count", "check_runs": [...]} listings).
   // Errors: as Send; kNotFound / kForbidden / kInvalid for such answers.
   Result<nlohmann::json> GetAllPages(const std::string& path, const std::string& repo,
-                                     int max_pages = 100);
+                                     int max_pages = 100, const std::string& list_field = "");
 
   // Requests actually sent (attempts included), for tests and metrics.
   std::int64_t requests_sent() const;

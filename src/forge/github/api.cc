@@ -13,24 +13,8 @@ namespace {
 
 std::string Truncate(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "…"; }
 
-// The `key` arrays of an object answer and of its `rel="next"` pages
-// (check runs, workflow runs, the combined status's statuses).
-Result<nlohmann::json> GetListField(RestClient& client, const std::string& path, const std::string& repo,
-                                    const std::string& key, int max_pages = 10) {
-  nlohmann::json all = nlohmann::json::array();
-  std::string next = path;
-  for (int page = 0; !next.empty() && page < max_pages; ++page) {
-    auto res = client.Send("GET", next, repo);
-    if (!res.ok()) return res.error();
-    if (auto st = StatusToError(*res, "GET " + path); !st.ok()) return st.error();
-    const nlohmann::json j = res->Json();
-    const nlohmann::json* list = Find(j, key);
-    if (!list || !list->is_array()) return Invalid("GET " + path + ": expected `" + key + "` to be a list");
-    for (const auto& item : *list) all.push_back(item);
-    next = NextLink(res->Header("link"));
-  }
-  return all;
-}
+// Pages of one commit's CI listings read at the most (100 items each).
+constexpr int kMaxCiPages = 10;
 
 }  // namespace
 
@@ -123,9 +107,9 @@ Status GithubApi::SetCheckRun(const std::string& repo, const CommitStatus& s) {
 
 Result<std::vector<CiCheck>> GithubApi::ListChecks(const std::string& repo, const std::string& sha) {
   const std::string commit = Repo(repo) + "/commits/" + sha;
-  auto statuses = GetListField(client_, commit + "/status?" + page_query_, repo, "statuses");
+  auto statuses = client_.GetAllPages(commit + "/status?" + page_query_, repo, kMaxCiPages, "statuses");
   if (!statuses.ok()) return statuses.error();
-  auto runs = GetListField(client_, commit + "/check-runs?" + page_query_, repo, "check_runs");
+  auto runs = client_.GetAllPages(commit + "/check-runs?" + page_query_, repo, kMaxCiPages, "check_runs");
   if (!runs.ok()) return runs.error();
   std::vector<CiCheck> out =
       NewestPerName(*statuses, [&](const nlohmann::json& s) { return CommitStatusCheck(s, sha); });
@@ -138,8 +122,8 @@ Result<std::vector<CiCheck>> GithubApi::ListChecks(const std::string& repo, cons
 }
 
 Status GithubApi::CancelChecks(const std::string& repo, const std::string& sha) {
-  auto runs = GetListField(client_, Repo(repo) + "/actions/runs?head_sha=" + sha + "&" + page_query_, repo,
-                           "workflow_runs");
+  auto runs = client_.GetAllPages(Repo(repo) + "/actions/runs?head_sha=" + sha + "&" + page_query_, repo,
+                                  kMaxCiPages, "workflow_runs");
   if (!runs.ok()) {
     // Actions disabled (or never used) on the repository: nothing runs.
     return runs.error().code == ErrorCode::kNotFound ? Ok() : Status(runs.error());
