@@ -5,18 +5,14 @@
 #include "base/clock.h"
 #include "store/database.h"
 #include "store/forge_repo_store.h"
+#include "open_db.h"
 #include "temp_dir.h"
 
 using namespace mergeyard;
 using namespace mergeyard::store;
+using mergeyard::testing::OpenOrFail;
 
 namespace {
-
-std::unique_ptr<Database> OpenOrFail(const std::string& path) {
-  auto db = Database::Open(path);
-  REQUIRE_MESSAGE(db.ok(), (db.ok() ? "" : db.error().ToString()));
-  return std::move(*db);
-}
 
 std::vector<ForgeRepoRow> LoadOrFail(ForgeRepoStore& store) {
   auto rows = store.LoadAll();

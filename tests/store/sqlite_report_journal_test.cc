@@ -5,10 +5,12 @@
 #include "base/clock.h"
 #include "store/database.h"
 #include "store/sqlite_report_journal.h"
+#include "open_db.h"
 #include "temp_dir.h"
 
 using namespace mergeyard;
 using namespace mergeyard::store;
+using mergeyard::testing::OpenOrFail;
 using engine::ReportJob;
 
 namespace {
@@ -31,12 +33,6 @@ ReportJob StatusComment(std::int64_t pr, std::string text) {
   job.pr = pr;
   job.text = std::move(text);
   return job;
-}
-
-std::unique_ptr<Database> OpenOrFail(const std::string& path) {
-  auto db = Database::Open(path);
-  REQUIRE_MESSAGE(db.ok(), (db.ok() ? "" : db.error().ToString()));
-  return std::move(*db);
 }
 
 }  // namespace

@@ -5,20 +5,12 @@
 #include "base/clock.h"
 #include "store/database.h"
 #include "store/sqlite_verdict_cache.h"
+#include "open_db.h"
 #include "temp_dir.h"
 
 using namespace mergeyard;
 using namespace mergeyard::store;
-
-namespace {
-
-std::unique_ptr<Database> OpenOrFail(const std::string& path) {
-  auto db = Database::Open(path);
-  REQUIRE_MESSAGE(db.ok(), (db.ok() ? "" : db.error().ToString()));
-  return std::move(*db);
-}
-
-}  // namespace
+using mergeyard::testing::OpenOrFail;
 
 TEST_SUITE("store") {
 
