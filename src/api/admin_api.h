@@ -25,9 +25,10 @@
 //                  to each queue (a paused queue finishes what is testing and forms no
 //                  new batches). 404 unknown_repo / unknown_queue.
 //   admin   POST   /api/v1/repos/{owner}/{repo}/entries   {"pr": N, "priority": P}
-//                  P: 0..255 or "high"|"normal"|"low" (default normal). Looks the pull
-//                  request up on its forge and posts Enqueue{pr, head, P} to
-//                  {repo, its base branch}. 202 {"repo","branch","pr","head_sha",
+//                  P: 0..255 or "high"|"normal"|"low" (default normal; without P an
+//                  entry already queued keeps its priority). Runs the admission
+//                  path of `!integrate` (forge::Admitter) and posts Enqueue{pr, head,
+//                  P} to {repo, its base branch} durably. 202 {"repo","branch","pr","head_sha",
 //                  "priority","status":"accepted"}. 422 invalid_body / invalid_pr /
 //                  invalid_priority / no_forge / not_opted_in / invalid_config,
 //                  404 unknown_pr, 409 pr_closed / pr_draft / pr_conflicts, 503 forge_unavailable
@@ -36,7 +37,7 @@
 //                  202 {"repo","branch","pr","priority","status":"accepted"} (Reprioritize)
 //   admin   DELETE /api/v1/repos/{owner}/{repo}/entries/{pr}[?branch=B]
 //                  202 {"repo","branch","pr","status":"accepted"}
-//                  (Cancel{pr, "cancelled by the admin API"}).
+//                  (Cancel{pr, kCancelledByAdmin}).
 //                  Both: 404 unknown_repo / unknown_entry (not a live entry of any of
 //                  the repository's queues), 400 invalid_pr, 422 invalid_body/priority.
 //   public  GET    /api/v1/executions[?limit=N]
@@ -62,11 +63,9 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "engine/merge_checker.h"
 #include "exec/exec_service.h"
 #include "forge/admission.h"
 #include "forge/ci_gate.h"
-#include "forge/config_source.h"
 #include "forge/directory.h"
 #include "store/sqlite_state_store.h"
 
