@@ -198,6 +198,10 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   p.engine = std::make_unique<engine::Engine>(
       engine::Ports{p.async_git.get(), p.ci.get(), p.reporter.get(), p.timers.get(), p.store.get(), &p.clock,
                    /*log_transitions=*/true});
+  engine::Engine* engine = p.engine.get();
+  p.configs->SetTipOf([engine](const std::string& repo, const std::string& branch) {
+    return engine->Tip({repo, branch});
+  });
   p.queue_metrics = std::make_unique<api::QueueMetrics>(p.clock);
   p.engine->SetObserver(p.queue_metrics->Observer());
   p.engine->SetNewQueueConfig([configs](const engine::QueueKey& key) {
@@ -232,7 +236,6 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
     return httplib::Server::HandlerResponse::Handled;
   }));
   p.http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  engine::Engine* engine = p.engine.get();
   exec::ExecService* exec_service = &p.exec->service();
   const Clock* clock = &p.clock;
   p.http.Get("/metrics", [engine, exec_service, clock](const httplib::Request&, httplib::Response& res) {

@@ -186,6 +186,12 @@ std::optional<queue::State> Engine::Snapshot(const QueueKey& key) const {
   return it->second;
 }
 
+std::string Engine::Tip(const QueueKey& key) const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  auto it = queues_.find(key);
+  return it == queues_.end() ? std::string() : it->second.tip;
+}
+
 std::vector<QueueKey> Engine::Queues() const {
   std::lock_guard<std::mutex> lock(state_mu_);
   std::vector<QueueKey> keys;

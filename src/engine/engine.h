@@ -82,6 +82,8 @@ class Engine final : public EventSink {
   std::vector<std::pair<QueueKey, queue::Event>> TakeInbox();
 
   std::optional<queue::State> Snapshot(const QueueKey& key) const;
+  // The target commit the queue builds on; "" when unknown.
+  std::string Tip(const QueueKey& key) const;
   std::vector<QueueKey> Queues() const;
   std::int64_t transitions() const;
 

@@ -4,6 +4,7 @@
 // id. The last configuration that parsed is remembered per queue so the queue
 // keeps it while a broken file is being fixed. Thread-safe.
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,19 +25,31 @@ struct LoadedConfig {
 class ConfigSource {
  public:
   virtual ~ConfigSource() = default;
-  // Reads the file at the tip of `branch`. Errors: kTransient and friends
-  // from the forge; a missing file is present=false, not an error.
-  virtual Result<LoadedConfig> Load(const std::string& repo, const std::string& branch) = 0;
+  // Reads the file at the tip of `branch`, or at commit `at` of it when
+  // given (a push names the new tip). Errors: kTransient and friends from the
+  // forge; a missing file is present=false, not an error.
+  virtual Result<LoadedConfig> Load(const std::string& repo, const std::string& branch,
+                                    const std::string& at = "") = 0;
   // The last configuration that loaded without errors, if any.
   virtual std::optional<engine::RepoConfig> LastGood(const std::string& repo,
                                                      const std::string& branch) const = 0;
 };
 
-// Reads through the forge API (a mirror-backed source can replace it in app/).
+// The commit a branch is known to be at ("" when not known): what the queue
+// builds on. Called without any lock of the source held.
+using TipOf = std::function<std::string(const std::string& repo, const std::string& branch)>;
+
+// Reads through the forge API. With `tip_of`, it reads once per target
+// commit: a Load without `at` reads at the known tip, and the answer is kept
+// until the tip moves, so admissions between two landings cost no call.
 class ForgeConfigSource final : public ConfigSource {
  public:
-  explicit ForgeConfigSource(ForgeDirectory& forges) : forges_(forges) {}
-  Result<LoadedConfig> Load(const std::string& repo, const std::string& branch) override;
+  explicit ForgeConfigSource(ForgeDirectory& forges, TipOf tip_of = nullptr)
+      : forges_(forges), tip_of_(std::move(tip_of)) {}
+  // Sets tip_of after construction (the engine that knows tips is built later).
+  void SetTipOf(TipOf tip_of);
+  Result<LoadedConfig> Load(const std::string& repo, const std::string& branch,
+                            const std::string& at = "") override;
   std::optional<engine::RepoConfig> LastGood(const std::string& repo,
                                              const std::string& branch) const override;
   // Parses done so far (tests check the blob cache).
@@ -45,6 +58,8 @@ class ForgeConfigSource final : public ConfigSource {
  private:
   ForgeDirectory& forges_;
   mutable std::mutex mu_;
+  TipOf tip_of_;
+  std::map<std::string, std::pair<std::string, LoadedConfig>> by_tip_;  // repo:branch -> (commit, what it held)
   std::map<std::string, RepoConfigParse> by_blob_;
   std::map<std::string, engine::RepoConfig> last_good_;  // repo:branch
   int parses_ = 0;

@@ -226,7 +226,7 @@ Result<std::string> Processor::OnPush(const forge::Push& p) {
   const std::string& repo = p.repo.full_name;
   const engine::QueueKey key{repo, p.branch};
   if (!admitter_.KnowsQueue(key) || p.config_changed) {
-    auto loaded = configs_.Load(repo, p.branch);
+    auto loaded = configs_.Load(repo, p.branch, p.after);
     if (!loaded.ok()) return loaded.error();
     if (!loaded->present) return std::string("push to a branch without .mergeyard.yml");
     if (loaded->parse.ok()) {

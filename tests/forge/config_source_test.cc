@@ -1,0 +1,80 @@
+// forge::ForgeConfigSource: `.mergeyard.yml` is read from the target branch
+// through the forge API once per target commit; a push names the commit to
+// read at.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "fake_clients.h"
+#include "forge/config_source.h"
+
+using namespace mergeyard;
+using namespace mergeyard::testing;
+
+namespace {
+
+constexpr const char* kRepo = "acme/widgets";
+
+int FileReads(FakeForge& fake) {
+  auto requests = fake.Requests();
+  return static_cast<int>(std::count_if(requests.begin(), requests.end(), [](const std::string& r) {
+    return r.find("/contents/.mergeyard.yml") != std::string::npos;
+  }));
+}
+
+}  // namespace
+
+TEST_SUITE("forge") {
+
+TEST_CASE("the configuration is read once per target commit, and again when the target moves") {
+  SystemClock clock;
+  FakeForge fake(FakeFlavor::kGithub, kRepo);
+  const std::string first = fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 2\n"}});
+  ForgeClient client = ConnectTo(fake, clock);
+  forge::ForgeDirectory forges;
+  forges.Add(client.api);
+  std::map<std::string, std::string> tips = {{"acme/widgets:main", first}};
+  forge::ForgeConfigSource configs(forges, [&](const std::string& repo, const std::string& branch) {
+    return tips[repo + ":" + branch];
+  });
+  for (int i = 0; i < 3; ++i) {
+    auto loaded = configs.Load(kRepo, "main");
+    REQUIRE(loaded.ok());
+    REQUIRE(loaded->present);
+    CHECK(loaded->parse.config.queue.target_batch_size == 2);
+  }
+  CHECK(FileReads(fake) == 1);
+
+  // A batch lands a change of the file: the next Load reads at the new tip.
+  const std::string second = fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 5\n"}});
+  tips["acme/widgets:main"] = second;
+  auto loaded = configs.Load(kRepo, "main");
+  REQUIRE(loaded.ok());
+  CHECK(loaded->parse.config.queue.target_batch_size == 5);
+  CHECK(FileReads(fake) == 2);
+  CHECK(configs.LastGood(kRepo, "main")->queue.target_batch_size == 5);
+
+  // A push names its commit: read there, though the queue's tip is older.
+  const std::string third = fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 7\n"}});
+  loaded = configs.Load(kRepo, "main", third);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->parse.config.queue.target_batch_size == 7);
+  CHECK(FileReads(fake) == 3);
+}
+
+TEST_CASE("without a known tip the branch is read every time") {
+  SystemClock clock;
+  FakeForge fake(FakeFlavor::kGitea, kRepo);
+  fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 2\n"}});
+  ForgeClient client = ConnectTo(fake, clock);
+  forge::ForgeDirectory forges;
+  forges.Add(client.api);
+  forge::ForgeConfigSource configs(forges);
+  REQUIRE(configs.Load(kRepo, "main").ok());
+  REQUIRE(configs.Load(kRepo, "main").ok());
+  CHECK(FileReads(fake) == 2);
+  CHECK(configs.parses() == 1);  // the same blob is parsed once
+}
+
+}  // TEST_SUITE
