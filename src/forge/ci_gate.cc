@@ -98,6 +98,10 @@ void CiGate::Start(const engine::QueueKey& key, const queue::StartRun& run, engi
     w->run = run;
     if (w->run.started_at == 0) w->run.started_at = clock_.Now();
     w->sink = &sink;
+    if (auto early = early_.find({key.repo, run.commit}); early != early_.end()) {
+      for (const CiCheck& c : early->second) ApplyLocked(*w, c, CiSource::kWebhook);
+      early_.erase(early);  // its place in early_order_ goes when it comes up
+    }
     waits_[{key, run.batch}] = std::move(w);  // Prepare, on the gate's thread, reads its configuration
   }
   cv_.notify_all();
@@ -120,15 +124,31 @@ void CiGate::Observe(const std::string& repo, const std::vector<CiCheck>& checks
   std::lock_guard<std::mutex> lock(mu_);
   const Time now = clock_.Now();
   last_webhook_[repo] = now;
+  std::vector<bool> heard(checks.size(), false);
   for (auto& [k, w] : waits_) {
-    if (w->decided || k.first.repo != repo) continue;
+    if (k.first.repo != repo) continue;
     bool touched = false;
-    for (const CiCheck& c : checks) {
-      if (c.sha != w->run.commit) continue;
-      ApplyLocked(*w, c, CiSource::kWebhook);
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      if (checks[i].sha != w->run.commit) continue;
+      heard[i] = true;
+      if (w->decided) continue;
+      ApplyLocked(*w, checks[i], CiSource::kWebhook);
       touched = true;
     }
     if (touched) EvaluateLocked(*w, now);
+  }
+  // A fast CI can answer between the push of a batch commit and the start of
+  // its wait: keep what no wait took, for the wait that comes.
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (heard[i]) continue;
+    const std::pair<std::string, std::string> at{repo, checks[i].sha};
+    auto [it, added] = early_.try_emplace(at);
+    it->second.push_back(checks[i]);
+    if (added) early_order_.push_back(at);
+    if (early_order_.size() > kEarlyCommitsKept) {
+      early_.erase(early_order_.front());
+      early_order_.pop_front();
+    }
   }
 }
 
@@ -321,7 +341,7 @@ void CiGate::Prepare(const std::shared_ptr<Wait>& w) {
   w->required = std::move(required);
   w->deadline = w->run.started_at + w->config.checks.timeout;
   // A run started a while ago was waiting before a restart: poll at once.
-  w->next_poll = w->run.started_at + kSecond < now ? now : now + options_.poll_interval;
+  w->next_poll = w->run.started_at + kSecond < now ? now : NextPollLocked(*w, now);
   w->backoff = 0;
   w->prepared = true;
   // Webhooks heard before the names were known may name other checks.

@@ -13,7 +13,9 @@
 // `poll_interval` while the repository's CI sends no webhooks, every
 // `safety_poll_interval` while it does (a lost webhook still cannot stall a
 // queue), doubling after a failed poll. A run re-issued after a restart
-// (StartRun::started_at in the past) is polled at once.
+// (StartRun::started_at in the past) is polled at once. Checks a webhook
+// reports before the batch's wait starts (a fast CI answering the push) are
+// kept for it, for the last kEarlyCommitsKept commits.
 //
 // The first required check, in the order the configuration lists them, that
 // ended in anything but success fails the run (FailureKind::kCheck, linking
@@ -29,6 +31,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -147,6 +150,10 @@ class CiGate final : public engine::RunPort {
   bool stopping_ = false;
   std::map<WaitKey, std::shared_ptr<Wait>> waits_;
   std::map<std::string, Time> last_webhook_;  // repo -> last CI webhook; one per repository
+  // Checks heard by webhook for commits no wait had yet: (repo, sha) -> checks.
+  static constexpr std::size_t kEarlyCommitsKept = 1024;
+  std::map<std::pair<std::string, std::string>, std::vector<CiCheck>> early_;
+  std::deque<std::pair<std::string, std::string>> early_order_;  // oldest first
   std::map<std::pair<std::string, std::string>, std::pair<Time, std::vector<std::string>>> protection_;
   std::vector<std::pair<std::string, std::string>> to_cancel_;  // (repo, sha) whose CI to cancel
   std::vector<Remembered> to_remember_;                         // passes for the verdict cache

@@ -241,6 +241,33 @@ TEST_CASE("webhook verdicts pass a batch once every required check passed on its
   CHECK(view->checks[1].source == "webhook");
 }
 
+TEST_CASE("verdicts a fast CI sent before the batch began to wait count for it") {
+  Rig rig(ChecksOnly({"build", "test"}, 2 * kHour), [] { auto o = Rig::Fast(); o.poll_interval = 60 * kSecond; return o; }());
+  // The push of the batch commit started the CI, which answered before the
+  // engine's StartRun reached the gate.
+  rig.gate->Observe("acme/widgets", {Check(kSha, "build", CiState::kSuccess), Check(kSha, "test", CiState::kSuccess)});
+  rig.Start(8, kSha);
+  auto done = rig.results.Await();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].passed);
+  CHECK(rig.ci->Polls() == 0);
+  CHECK(Counted(rig, "webhook", "pass"));
+}
+
+TEST_CASE("while CI webhooks arrive, a waiting batch is first polled at the safety interval") {
+  Rig rig(ChecksOnly({"build"}, 2 * kHour), [] {
+    auto o = Rig::Fast();
+    o.poll_interval = 20;
+    o.safety_poll_interval = kHour;
+    return o;
+  }());
+  rig.gate->Observe("acme/widgets", {Check(std::string(40, 'c'), "build", CiState::kSuccess)});  // webhooks flow
+  rig.Start(9, kSha);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(rig.ci->Polls() == 0);
+  CHECK(rig.results.Count() == 0);
+}
+
 TEST_CASE("the first required check that fails fails the run, naming it and linking its page") {
   Rig rig(ChecksOnly({"build", "test"}));
   rig.Start(3, kSha);
