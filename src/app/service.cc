@@ -249,6 +249,10 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   api::MountDashboard(p.http);
   webhook::ServiceOptions wo;
   wo.listener.secrets = SecretsOf(config);
+  wo.processor.queued = [engine](const engine::QueueKey& key, std::int64_t pr) {
+    auto state = engine->Snapshot(key);
+    return state && state->entries.count(pr) > 0;
+  };
   auto webhooks = webhook::Service::Start(p.http, *p.db, p.forges, *p.configs, *p.admission, *p.reporter, *p.engine,
                                           p.clock, wo);
   if (!webhooks.ok()) return Internal("cannot start the webhook listener: " + webhooks.error().ToString());

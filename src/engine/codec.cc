@@ -85,11 +85,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Land, batch, commit, expected_ti
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Report, pr, kind, reason, batch, commit, position,
                                                 batches_ahead, failure, failed_step, log_url,
                                                 failure_detail, base_sha, bisect_root, attempts,
-                                                fails_with, paths, actor, head_sha, detail)
+                                                fails_with, paths, actor, head_sha, detail, priority,
+                                                queued_at)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ArmTimer, at)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BatchDone, batch, result)
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Enqueue, pr, head_sha, priority, priority_given)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Enqueue, pr, head_sha, priority, priority_given, actor)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Cancel, pr, reason, actor)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HeadChanged, pr, head_sha)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Reprioritize, pr, priority)

@@ -3,7 +3,7 @@
 namespace mergeyard::forge {
 
 Result<Admission> Admitter::Admit(ForgeApi& api, const std::string& repo, std::int64_t pr, int priority,
-                                  bool priority_given) {
+                                  bool priority_given, const std::string& actor) {
   auto info = api.GetPullRequest(repo, pr);
   if (!info.ok()) return info.error();
   Admission a;
@@ -43,7 +43,7 @@ Result<Admission> Admitter::Admit(ForgeApi& api, const std::string& repo, std::i
   if (loaded->parse.ok()) {
     if (Status st = SyncConfig(a.key, *loaded); !st.ok()) return st.error();
   }
-  if (Status st = sink_.PostDurable(a.key, queue::Enqueue{pr, info->head_sha, priority, priority_given});
+  if (Status st = sink_.PostDurable(a.key, queue::Enqueue{pr, info->head_sha, priority, priority_given, actor});
       !st.ok()) {
     return st.error();
   }

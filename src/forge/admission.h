@@ -51,8 +51,9 @@ class Admitter {
   // (queue::Enqueue). Errors (forge, git, or the queue not confirming the
   // event): kNotFound for an unknown pull request, else as the forge or the
   // sink answered (kTransient: try again; nothing was enqueued).
+  // `actor`: who asked, named in the queued report ("" for none).
   Result<Admission> Admit(ForgeApi& api, const std::string& repo, std::int64_t pr, int priority,
-                          bool priority_given);
+                          bool priority_given, const std::string& actor = "");
 
   // Posts the queue's settings (ConfigChanged) durably unless this blob was
   // already posted for the queue: pushes to the target use it too.

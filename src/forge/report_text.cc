@@ -62,7 +62,24 @@ std::string ConflictText(const queue::Report& r, const std::string& branch) {
   return "Conflicts with " + branch + (files.empty() ? "." : " in: " + files + ".");
 }
 
+// "@wendy queued commit 0123456789 at priority high" (who and at which
+// priority only when known and not the default).
+std::string QueuedBy(const queue::Report& r, const std::string& lead) {
+  std::string out = r.actor.empty() ? lead : "@" + r.actor + " " + lead;
+  if (r.actor.empty() && !out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
+  if (!r.head_sha.empty()) out += " commit " + Short(r.head_sha);
+  if (r.priority != queue::kPriorityNormal) out += " at priority " + PriorityName(r.priority);
+  return out;
+}
+
 }  // namespace
+
+std::string PriorityName(int p) {
+  if (p == queue::kPriorityHigh) return "high";
+  if (p == queue::kPriorityNormal) return "normal";
+  if (p == queue::kPriorityLow) return "low";
+  return std::to_string(p);
+}
 
 std::string ReportHeadline(ReportKind k) {
   switch (k) {
@@ -79,8 +96,9 @@ std::string ReportHeadline(ReportKind k) {
 std::string ReportMessage(const queue::Report& r, const std::string& branch) {
   switch (r.reason) {
     case ReportReason::kNone: return ReportHeadline(r.kind) + ".";  // written before reasons
-    case ReportReason::kAccepted: return "Queued" + Position(r) + ".";
-    case ReportReason::kAlreadyQueued: return "Already queued" + Position(r) + ".";
+    case ReportReason::kAccepted: return QueuedBy(r, "queued") + Position(r) + ".";
+    case ReportReason::kAlreadyQueued:
+      return (r.actor.empty() ? "Already queued" : "@" + r.actor + ": already queued") + Position(r) + ".";
     case ReportReason::kBatchStarted: return "Testing in batch #" + std::to_string(r.batch) + ".";
     case ReportReason::kTargetMoved:
       return "The target branch moved; rebuilding" + (r.commit.empty() ? "" : " on " + Short(r.commit)) + ".";

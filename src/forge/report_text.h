@@ -10,6 +10,9 @@
 
 namespace mergeyard::forge {
 
+// "high", "normal", "low" or the number.
+std::string PriorityName(int priority);
+
 // "Queued", "Testing", "Back in the queue", "Merged", "Kicked out of the
 // queue", "Removed from the queue".
 std::string ReportHeadline(queue::ReportKind kind);

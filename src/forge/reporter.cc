@@ -11,17 +11,18 @@ namespace {
 
 std::string PrKey(const std::string& repo, std::int64_t pr) { return repo + "#" + std::to_string(pr); }
 
-StatusState StateFor(queue::ReportKind k) {
-  switch (k) {
-    case queue::ReportKind::kQueued: return StatusState::kPending;
-    case queue::ReportKind::kTesting: return StatusState::kRunning;
-    case queue::ReportKind::kReturned: return StatusState::kPending;
-    case queue::ReportKind::kMerged: return StatusState::kSuccess;
-    case queue::ReportKind::kKicked: return StatusState::kFailure;
-    case queue::ReportKind::kCancelled: return StatusState::kError;
-  }
-  return StatusState::kPending;
+// Whether a report changes the pull request's standing (in the queue, landed,
+// out): only those are written into the status comment. Testing and going
+// back to the queue are progress, shown live on the dashboard it links to.
+bool ChangesStanding(queue::ReportKind k) {
+  return k != queue::ReportKind::kTesting && k != queue::ReportKind::kReturned;
 }
+
+// How many pull requests' status comment ids and failed heads are remembered.
+constexpr std::size_t kPullsKept = 10000;
+
+// How many landed batches are remembered so that their commit status is set once.
+constexpr std::size_t kLandedBatchesKept = 1024;
 
 }  // namespace
 
@@ -118,9 +119,10 @@ void Reporter::WorkerLoop() {
     if (stopping_) return;
     engine::JournaledReportJob job = std::move(jobs_.front());
     jobs_.pop_front();
+    const bool superseded = SupersededLocked(job.job);
     busy_ = true;
     lock.unlock();
-    if (RunWithRetries(job.job) && job.id != 0) {
+    if (RunWithRetries(job.job, superseded) && job.id != 0) {
       if (Status st = journal_->Done(job.id); !st.ok()) {  // it runs again after a restart: harmless
         LOG_WARN("cannot mark a report job done", {{"error", st.error().ToString()}, {"job", std::to_string(job.id)}});
       }
@@ -131,10 +133,21 @@ void Reporter::WorkerLoop() {
   }
 }
 
-bool Reporter::RunWithRetries(const Job& job) {
+bool Reporter::SupersededLocked(const Job& job) const {
+  auto writes_comment = [](const Job& j) {
+    return j.kind == Job::Kind::kStatusComment ||
+           (j.kind == Job::Kind::kReport && ChangesStanding(j.report.kind));
+  };
+  if (!writes_comment(job)) return false;
+  return std::any_of(jobs_.begin(), jobs_.end(), [&](const engine::JournaledReportJob& later) {
+    return writes_comment(later.job) && later.job.Repo() == job.Repo() && later.job.Pr() == job.Pr();
+  });
+}
+
+bool Reporter::RunWithRetries(const Job& job, bool superseded) {
   Duration backoff = options_.retry_backoff;
   for (int attempt = 1;; ++attempt) {
-    const Status st = Run(job);
+    const Status st = Run(job, superseded);
     if (st.ok()) return true;
     const bool retry = st.error().code == ErrorCode::kTransient && attempt < options_.max_attempts;
     LOG_WARN(retry ? "forge report failed, will retry" : "forge report given up",
@@ -149,13 +162,14 @@ bool Reporter::RunWithRetries(const Job& job) {
   }
 }
 
-Status Reporter::Run(const Job& job) {
+Status Reporter::Run(const Job& job, bool superseded) {
   const std::string& repo = job.Repo();
   ForgeApi* api = forges_.ForRepo(repo);
   if (!api) return NotFound("no forge is configured for " + repo);
   switch (job.kind) {
-    case Job::Kind::kReport: return RunReport(*api, job.key, job.report, job.at);
-    case Job::Kind::kStatusComment: return UpsertStatusComment(*api, job.repo, job.pr, job.text);
+    case Job::Kind::kReport: return RunReport(*api, job.key, job.report, job.at, superseded);
+    case Job::Kind::kStatusComment:
+      return superseded ? Ok() : UpsertStatusComment(*api, job.repo, job.pr, job.text);
     case Job::Kind::kReply: {
       auto id = api->CreateComment(job.repo, job.pr, job.text);
       return id.ok() ? Ok() : Status(id.error());
@@ -193,6 +207,8 @@ Status Reporter::UpsertStatusComment(ForgeApi& api, const std::string& repo, std
   auto created = api.CreateComment(repo, pr, body);
   if (!created.ok()) return created.error();
   std::lock_guard<std::mutex> lock(mu_);
+  // Forgetting one costs a search by the marker, never a second comment.
+  if (status_comments_.size() >= kPullsKept) status_comments_.erase(status_comments_.begin());
   status_comments_[key] = *created;
   return Ok();
 }
@@ -200,17 +216,16 @@ Status Reporter::UpsertStatusComment(ForgeApi& api, const std::string& repo, std
 std::string Reporter::Render(const engine::QueueKey& key, const queue::Report& r, Time at) {
   std::string text = "**mergeyard: " + ReportHeadline(r.kind) + "**";
   text += "\n\n" + ReportMessage(r, key.branch);
+  if (r.kind == queue::ReportKind::kQueued) {
+    text += "\n\nFollow it on the [dashboard](" + DashboardLink(key.repo, 0) + ").";
+  }
   if (r.batch > 0) {
     text += "\n\nBatch [" + std::to_string(r.batch) + "](" + DashboardLink(key.repo, r.batch) + ")";
     text += " on `" + key.branch + "`.";
   }
   if (r.kind == queue::ReportKind::kMerged) {
     if (!r.commit.empty()) text += "\n\nLanded in commit " + r.commit + ".";
-    const std::string k = PrKey(key.repo, r.pr);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = queued_at_.find(k); it != queued_at_.end()) {
-      text += " Waited " + FormatDuration(at - it->second) + " in the queue.";
-    }
+    if (r.queued_at > 0 && at >= r.queued_at) text += " Waited " + FormatDuration(at - r.queued_at) + " in the queue.";
   }
   if (r.kind == queue::ReportKind::kKicked) {
     if (!r.paths.empty()) {
@@ -222,69 +237,93 @@ std::string Reporter::Render(const engine::QueueKey& key, const queue::Report& r
   return text;
 }
 
-Status Reporter::RunReport(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r, Time at) {
-  const std::string k = PrKey(key.repo, r.pr);
-  if (r.kind == queue::ReportKind::kQueued) {
-    std::lock_guard<std::mutex> lock(mu_);
-    queued_at_.emplace(k, at);
+Status Reporter::RunReport(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r, Time at,
+                           bool superseded) {
+  if (!superseded && ChangesStanding(r.kind)) {
+    if (Status st = UpsertStatusComment(api, key.repo, r.pr, Render(key, r, at)); !st.ok()) return st;
   }
-  if (Status st = UpsertStatusComment(api, key.repo, r.pr, Render(key, r, at)); !st.ok()) return st;
-  auto pr = api.GetPullRequest(key.repo, r.pr);
-  if (!pr.ok()) return pr.error();
-  CommitStatus status;
-  status.context = options_.status_context;
-  status.state = StateFor(r.kind);
-  status.description = ReportHeadline(r.kind) + ": " + ReportSummaryLine(r, key.branch);
-  status.summary = Render(key, r, at);
-  status.target_url = r.log_url.empty() || r.kind != queue::ReportKind::kKicked
-                          ? DashboardLink(key.repo, r.batch) : r.log_url;
-  // After a squash or rebase landing the head no longer matters; statuses on
-  // the old head are still what the pull request page shows, so set it.
-  if (!pr->head_sha.empty()) {
-    status.sha = pr->head_sha;
-    if (Status st = api.SetStatus(key.repo, status); !st.ok()) return st;
+  std::optional<engine::RepoConfig> config;  // read for landings only
+  if (r.kind == queue::ReportKind::kMerged) {
+    auto c = ConfigOf(key);
+    if (!c.ok()) return c.error();
+    config = std::move(*c);
   }
-  if (!r.commit.empty() && r.kind != queue::ReportKind::kCancelled) {
-    // The batch commit itself, when the report names it.
-    CommitStatus batch = status;
-    batch.sha = r.commit;
-    batch.context = options_.status_context + "/batch";
-    batch.description = r.kind == queue::ReportKind::kMerged
-                            ? "Tested and landed by mergeyard (batch " + std::to_string(r.batch) + ")"
-                            : "Batch " + std::to_string(r.batch) + ": " + ReportHeadline(r.kind);
-    if (Status st = api.SetStatus(key.repo, batch); !st.ok()) return st;
-  }
-  if (r.kind == queue::ReportKind::kMerged) return Land(api, key, r);
-  if (r.kind == queue::ReportKind::kKicked || r.kind == queue::ReportKind::kCancelled) {
-    std::lock_guard<std::mutex> lock(mu_);
-    queued_at_.erase(k);
+  const bool closes = config && config->queue.merge_method != queue::MergeMethod::kMerge;
+  if (Status st = SetHeadStatus(api, key, r, at, closes); !st.ok()) return st;
+  if (r.kind == queue::ReportKind::kMerged) {
+    if (Status st = SetLandedStatus(api, key, r); !st.ok()) return st;
+    return Land(api, key, r, config);
   }
   return Ok();
 }
 
-Status Reporter::Land(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r) {
-  auto config = configs_.LastGood(key.repo, key.branch);
-  if (!config) {  // right after a restart (a replayed job) nothing has loaded it yet
-    auto loaded = configs_.Load(key.repo, key.branch);
-    if (!loaded.ok() && loaded.error().code == ErrorCode::kTransient) return loaded.error();
-    if (loaded.ok() && loaded->present && loaded->parse.ok()) config = loaded->parse.config;
-  }
-  const queue::MergeMethod method = config ? config->queue.merge_method : queue::MergeMethod::kMerge;
+Status Reporter::SetHeadStatus(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r, Time at,
+                               bool lands_by_closing) {
+  const std::string k = PrKey(key.repo, r.pr);
+  std::string failed_head;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queued_at_.erase(PrKey(key.repo, r.pr));
+    if (auto it = failed_heads_.find(k); it != failed_heads_.end()) failed_head = it->second;
   }
-  if (method == queue::MergeMethod::kMerge) {
-    // The pushed batch commit contains the head: the forge marks it merged itself.
-    for (int i = 0; i < options_.merge_confirm_attempts; ++i) {
-      auto pr = api.GetPullRequest(key.repo, r.pr);
-      if (pr.ok() && pr->merged) return Ok();
-      Sleep(options_.merge_confirm_delay);
-    }
-    LOG_WARN("the forge has not marked the pull request merged",
-             {{"repo", key.repo}, {"pr", std::to_string(r.pr)}, {"commit", r.commit}});
-    return Ok();
+  // A kick marks the head failed; a landing clears a failure set on the same
+  // head (a retry), or stands in for the forge's "merged" when the pull
+  // request is closed rather than merged (squash, rebase).
+  const bool kicked = r.kind == queue::ReportKind::kKicked;
+  const bool merged = r.kind == queue::ReportKind::kMerged;
+  if (!kicked && !(merged && (!failed_head.empty() || lands_by_closing))) return Ok();
+  auto pr = api.GetPullRequest(key.repo, r.pr);
+  if (!pr.ok()) return pr.error();
+  if (pr->head_sha.empty()) return Ok();
+  if (merged && !lands_by_closing && failed_head != pr->head_sha) return Ok();
+  CommitStatus status;
+  status.sha = pr->head_sha;
+  status.context = options_.status_context;
+  status.state = kicked ? StatusState::kFailure : StatusState::kSuccess;
+  status.description = ReportHeadline(r.kind) + ": " + ReportSummaryLine(r, key.branch);
+  status.summary = Render(key, r, at);
+  status.target_url = kicked && !r.log_url.empty() ? r.log_url : DashboardLink(key.repo, r.batch);
+  if (Status st = api.SetStatus(key.repo, status); !st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (kicked && failed_heads_.size() >= kPullsKept) failed_heads_.erase(failed_heads_.begin());
+  if (kicked) failed_heads_[k] = pr->head_sha;
+  else failed_heads_.erase(k);
+  return Ok();
+}
+
+Status Reporter::SetLandedStatus(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r) {
+  if (r.commit.empty()) return Ok();
+  const std::string id = key.repo + "@" + r.commit;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (std::find(landed_.begin(), landed_.end(), id) != landed_.end()) return Ok();
   }
+  CommitStatus batch;
+  batch.sha = r.commit;
+  batch.context = options_.status_context + "/batch";
+  batch.state = StatusState::kSuccess;
+  batch.description = "Tested and landed by mergeyard (batch " + std::to_string(r.batch) + ")";
+  batch.target_url = DashboardLink(key.repo, r.batch);
+  if (Status st = api.SetStatus(key.repo, batch); !st.ok()) return st;
+  std::lock_guard<std::mutex> lock(mu_);
+  landed_.push_back(id);
+  if (landed_.size() > kLandedBatchesKept) landed_.pop_front();
+  return Ok();
+}
+
+Result<std::optional<engine::RepoConfig>> Reporter::ConfigOf(const engine::QueueKey& key) {
+  if (auto config = configs_.LastGood(key.repo, key.branch)) return config;
+  // Right after a restart (a replayed job) nothing has loaded it yet.
+  auto loaded = configs_.Load(key.repo, key.branch);
+  if (!loaded.ok() && loaded.error().code == ErrorCode::kTransient) return loaded.error();
+  if (loaded.ok() && loaded->present && loaded->parse.ok()) return std::optional(loaded->parse.config);
+  return std::optional<engine::RepoConfig>();
+}
+
+Status Reporter::Land(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r,
+                      const std::optional<engine::RepoConfig>& config) {
+  const queue::MergeMethod method = config ? config->queue.merge_method : queue::MergeMethod::kMerge;
+  // The pushed batch commit contains the head: the forge marks it merged itself.
+  if (method == queue::MergeMethod::kMerge) return Ok();
   auto pr = api.GetPullRequest(key.repo, r.pr);
   if (!pr.ok()) return pr.error();
   if (!pr->open) return Ok();  // already closed (a retry or replay of this job)

@@ -1,12 +1,22 @@
 #pragma once
-// The forge side of reporting: implements engine::ForgePort. For each
-// queue::Report it edits the pull request's one status comment (found again
-// by a hidden marker after a restart), sets a commit status on the pull
-// request's head (GitLab: pipeline status; GitHub App: check run) linking to
-// the dashboard, and on landing confirms the merge (merge) or closes the pull
-// request with a comment naming the commit and sets the merged label
-// (squash, rebase). Work runs on one background thread in order; a forge that
-// is down delays it (retried with backoff), it never blocks the caller.
+// The forge side of reporting: implements engine::ForgePort. Writes to the
+// forge are a budget (GitHub: about 500 content-creating calls an hour), so
+// it writes only when what a person sees changes:
+// - one status comment per pull request (found again by a hidden marker after
+//   a restart), written when its standing changes: queued (with a link to the
+//   live dashboard), merged, kicked, removed. Testing and going back to the
+//   queue are progress, shown on the dashboard. Of the comment writes still
+//   queued for a pull request only the newest is made.
+// - a commit status on the pull request's head (GitLab: pipeline status;
+//   GitHub App: check run) when it is kicked (failure, linking the failing
+//   log or check), and on landing when that clears an earlier failure of the
+//   same head or the pull request is closed rather than merged;
+// - a `<context>/batch` success status on each landed batch commit, once;
+// - on landing, nothing more for merge (the forge marks the pull request
+//   merged); for squash and rebase a comment naming the commit, the merged
+//   label, and closing the pull request.
+// Work runs on one background thread in order; a forge that is down delays
+// it (retried with backoff), it never blocks the caller.
 //
 // With a journal, every job is appended to it before it is queued and marked
 // done once it ran or was given up, and a new Reporter first runs the jobs its
@@ -22,6 +32,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -38,8 +49,6 @@ struct ReporterOptions {
   std::string status_context = "mergeyard";
   int max_attempts = 20;            // per job, for kTransient failures
   Duration retry_backoff = 2 * kSecond;   // doubled per attempt, capped at a minute
-  int merge_confirm_attempts = 5;   // merge: how often to look for the forge's merged flag
-  Duration merge_confirm_delay = 2 * kSecond;
 };
 
 // The marker that identifies mergeyard's status comment.
@@ -76,11 +85,22 @@ class Reporter final : public engine::ForgePort {
   void WorkerLoop();
   // True when the job is over (done or given up); false when the Reporter is
   // stopping first (the job stays pending in the journal).
-  bool RunWithRetries(const Job& job);
-  Status Run(const Job& job);
+  // `superseded`: a later queued job rewrites the same status comment, so
+  // this one leaves it alone (its other effects still happen).
+  bool RunWithRetries(const Job& job, bool superseded);
+  Status Run(const Job& job, bool superseded);
+  bool SupersededLocked(const Job& job) const;  // REQUIRES: mu_ held
   // `at`: when the report was handed over.
-  Status RunReport(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r, Time at);
-  Status Land(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r);
+  Status RunReport(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r, Time at, bool superseded);
+  // `lands_by_closing`: the queue closes pull requests it lands (squash, rebase).
+  Status SetHeadStatus(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r, Time at,
+                       bool lands_by_closing);
+  Status SetLandedStatus(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r);
+  // The queue's configuration, read when nothing has loaded it yet; nullopt
+  // when it has none that parses. Errors: kTransient.
+  Result<std::optional<engine::RepoConfig>> ConfigOf(const engine::QueueKey& key);
+  Status Land(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r,
+              const std::optional<engine::RepoConfig>& config);
   Status UpsertStatusComment(ForgeApi& api, const std::string& repo, std::int64_t pr, const std::string& text);
   std::string Render(const engine::QueueKey& key, const queue::Report& r, Time at);
   void Sleep(Duration d);
@@ -98,7 +118,8 @@ class Reporter final : public engine::ForgePort {
   bool busy_ = false;
   bool stopping_ = false;
   std::map<std::string, std::int64_t> status_comments_;  // repo#pr -> comment id
-  std::map<std::string, Time> queued_at_;                // repo#pr -> when its first queued report was handed over
+  std::map<std::string, std::string> failed_heads_;      // repo#pr -> the head a failure status was set on
+  std::deque<std::string> landed_;                       // repo@commit of batches whose status is set
   std::thread worker_;
 };
 

@@ -83,8 +83,10 @@ struct Report {
   int attempts = 0;              // how many times it failed alone (singleton retries + 1)
   std::vector<PrNumber> fails_with;  // interaction partners that landed since
   std::vector<std::string> paths;    // kicked for conflict
-  std::string actor;             // cancelled by
-  std::string head_sha;          // new head / replaced by
+  std::string actor;             // cancelled by; queued (kAccepted) by, when a person
+  std::string head_sha;          // new head / replaced by; queued (kAccepted): the approved head
+  int priority = kPriorityNormal;  // queued
+  Time queued_at = 0;            // merged: when it was queued (0: not known)
   std::string detail;            // build failed: git's words (never secrets)
 };
 

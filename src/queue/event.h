@@ -20,6 +20,7 @@ struct Enqueue {
   std::string head_sha;
   int priority = kPriorityNormal;
   bool priority_given = true;
+  std::string actor;  // who asked ("" when not a person: the admin API); for the report
 };
 
 // `!integrate cancel`, the admin API, or the pull request closed. `reason` is

@@ -29,7 +29,7 @@ class Machine {
       if (!e.priority_given) priority = old->priority;
       if (old->head_sha == e.head_sha) {
         SetPriority(*old, priority);
-        Emit(Queued(e.pr, ReportReason::kAlreadyQueued));
+        Emit(Queued(e.pr, ReportReason::kAlreadyQueued, e.actor));
         return;
       }
       RemoveEntry(e.pr, CancelCause{ReportReason::kReplaced, "", e.head_sha});
@@ -43,7 +43,7 @@ class Machine {
     entry.seq = s_.next_seq++;
     s_.entries[e.pr] = entry;
     IndexWaiting(entry);
-    Emit(Queued(e.pr, ReportReason::kAccepted));
+    Emit(Queued(e.pr, ReportReason::kAccepted, e.actor));
   }
 
   void On(const Cancel& e) { RemoveEntry(e.pr, CancelCause{e.reason, e.actor, ""}); }
@@ -181,6 +181,7 @@ class Machine {
         Report r = MakeReport(pr, ReportKind::kMerged, ReportReason::kLanded);
         r.batch = id;
         r.commit = commit;
+        r.queued_at = s_.entries.at(pr).enqueued_at;
         EndEntry(pr, std::move(r));
       }
       FinishBatch(id);
@@ -825,8 +826,13 @@ class Machine {
   // A reason for returning entries, filled in per entry by ReturnToWaiting.
   static Report Why(ReportReason reason) { return MakeReport(0, ReportKind::kReturned, reason); }
 
-  Report Queued(PrNumber pr, ReportReason reason) const {
+  Report Queued(PrNumber pr, ReportReason reason, const std::string& actor = "") const {
     Report r = MakeReport(pr, ReportKind::kQueued, reason);
+    r.actor = actor;
+    if (const Entry* e = FindEntry(pr)) {
+      r.head_sha = e->head_sha;
+      r.priority = e->priority;
+    }
     r.position = WaitingPosition(s_, pr);
     if (r.position > 0)
       r.batches_ahead = (r.position + s_.config.target_batch_size - 1) / s_.config.target_batch_size;
@@ -841,6 +847,10 @@ class Machine {
   }
 
   Entry* FindEntry(PrNumber pr) {
+    auto it = s_.entries.find(pr);
+    return it == s_.entries.end() ? nullptr : &it->second;
+  }
+  const Entry* FindEntry(PrNumber pr) const {
     auto it = s_.entries.find(pr);
     return it == s_.entries.end() ? nullptr : &it->second;
   }

@@ -10,13 +10,6 @@ namespace {
 
 std::string PrKey(const std::string& repo, std::int64_t pr) { return repo + "#" + std::to_string(pr); }
 
-std::string PriorityName(int p) {
-  if (p == queue::kPriorityHigh) return "high";
-  if (p == queue::kPriorityNormal) return "normal";
-  if (p == queue::kPriorityLow) return "low";
-  return std::to_string(p);
-}
-
 }  // namespace
 
 Processor::Processor(DeliveryStore& store, forge::ForgeDirectory& forges, forge::ConfigSource& configs,
@@ -147,12 +140,17 @@ Result<std::string> Processor::OnComment(forge::ForgeKind kind, const forge::Com
   if (cmd.kind == forge::CommandKind::kCancel) {
     auto pr = api->GetPullRequest(repo, c.pr);
     if (!pr.ok()) return pr.error();
-    if (Status st = sink_.PostDurable({repo, pr->base_branch}, queue::Cancel{c.pr, queue::ReportReason::kCancelledBy, c.author});
+    const engine::QueueKey key{repo, pr->base_branch};
+    if (options_.queued && !options_.queued(key, c.pr)) {
+      reporter_.Reply(repo, c.pr, "@" + c.author + " this pull request is not in the queue of `" +
+                                      pr->base_branch + "`: there is nothing to cancel.");
+      return std::string("cancel: not queued");
+    }
+    // The engine's report answers in the status comment ("Cancelled by @...").
+    if (Status st = sink_.PostDurable(key, queue::Cancel{c.pr, queue::ReportReason::kCancelledBy, c.author});
         !st.ok()) {
       return st.error();
     }
-    reporter_.SetStatusComment(repo, c.pr, "**mergeyard: Cancelling**\n\n@" + c.author +
-                                               " asked to take this pull request out of the queue.");
     return std::string("cancel");
   }
   int priority = cmd.priority;
@@ -171,7 +169,7 @@ Result<std::string> Processor::OnComment(forge::ForgeKind kind, const forge::Com
 Result<std::string> Processor::OnIntegrate(forge::ForgeApi& api, const forge::CommentCreated& c,
                                            int priority, bool priority_given) {
   const std::string& repo = c.repo.full_name;
-  auto admitted = admitter_.Admit(api, repo, c.pr, priority, priority_given);
+  auto admitted = admitter_.Admit(api, repo, c.pr, priority, priority_given, c.author);
   if (!admitted.ok()) return admitted.error();
   const forge::Admission& a = *admitted;
   const std::string& branch = a.key.branch;
@@ -195,15 +193,11 @@ Result<std::string> Processor::OnIntegrate(forge::ForgeApi& api, const forge::Co
     }
   }
   if (priority_given) RememberPriority(repo, c.pr, priority);
-  std::string note;
+  // The queued report acknowledges it in the status comment.
   if (!a.config_errors.empty()) {
-    note = "\n\nNote: `.mergeyard.yml` on `" + branch + "` is invalid:\n" + a.config_errors +
-           "The queue keeps its last good configuration.";
+    reporter_.Reply(repo, c.pr, "Note: `.mergeyard.yml` on `" + branch + "` is invalid:\n" + a.config_errors +
+                                    "The queue keeps its last good configuration.");
   }
-  const std::string at = priority_given ? " at priority " + PriorityName(priority) : "";
-  reporter_.SetStatusComment(repo, c.pr, "**mergeyard: Accepted**\n\n@" + c.author + " queued commit " +
-                                             a.head_sha.substr(0, 12) + " for `" + branch + "`" + at +
-                                             "; its position follows." + note);
   return std::string("enqueued");
 }
 

@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -44,6 +45,10 @@ struct ProcessorOptions {
   int max_attempts = 10;
   Duration idle_poll = 1 * kSecond;        // background loop: look for due retries
   Duration retention = 14 * 24 * kHour;    // handled deliveries are kept this long (dedup window)
+  // Whether pull request `pr` is an entry of the queue `key` (a landing one
+  // included); unset: assumed so. `!integrate cancel` of one that is not is
+  // answered by a reply, and changes nothing.
+  std::function<bool(const engine::QueueKey& key, std::int64_t pr)> queued;
 };
 
 class Processor {

@@ -64,6 +64,32 @@ TEST_CASE("the queued reply names the position and the expected batch") {
   CHECK(reports[0].batches_ahead == 2);
 }
 
+TEST_CASE("the queued report carries who asked, the approved head and the priority") {
+  Harness h(Config(2));
+  h.state.paused = true;
+  h.Apply(Enqueue{4, "head4", kPriorityHigh, true, "wendy"});
+  auto reports = h.Of<Report>();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].actor == "wendy");
+  CHECK(reports[0].head_sha == "head4");
+  CHECK(reports[0].priority == kPriorityHigh);
+}
+
+TEST_CASE("the merged report says when the entry was queued") {
+  Harness h(Config(1));
+  h.now = 5 * kMinute;
+  h.Enqueue(1);
+  h.now = 9 * kMinute;
+  h.BuildAll();
+  h.Apply(RunFinished{1, true, "", ""});
+  h.Apply(LandResult{1, true, "c1"});
+  std::vector<Report> merged;
+  for (const Report& r : h.Of<Report>())
+    if (r.kind == ReportKind::kMerged) merged.push_back(r);
+  REQUIRE(merged.size() == 1);
+  CHECK(merged[0].queued_at == 5 * kMinute);
+}
+
 TEST_CASE("speculative batches stack on the commit of the batch ahead") {
   Harness h(Config(1, 2));
   h.Enqueue(1);

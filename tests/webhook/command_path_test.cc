@@ -30,7 +30,7 @@ const char* Name(FakeFlavor f) {
 
 TEST_SUITE("webhook") {
 
-TEST_CASE("an accepted !integrate enqueues the pinned head and answers in one status comment") {
+TEST_CASE("an accepted !integrate enqueues the pinned head with who asked; the queued report answers in one status comment") {
   for (FakeFlavor flavor : {FakeFlavor::kGithub, FakeFlavor::kGitlab, FakeFlavor::kGitea}) {
     CAPTURE(Name(flavor));
     CommandHarness h(flavor);
@@ -42,32 +42,40 @@ TEST_CASE("an accepted !integrate enqueues the pinned head and answers in one st
     CHECK(enq[0].pr == 1);
     CHECK(enq[0].head_sha == head);
     CHECK(enq[0].priority == queue::kPriorityHigh);
+    CHECK(enq[0].actor == "wendy");
     auto configs = h.sink.Of<queue::ConfigChanged>();
     REQUIRE(configs.size() == 1);
     CHECK(configs[0].config.target_batch_size == 2);
     CHECK(configs[0].config.max_wait == 5 * kMinute);
     CHECK(h.sink.Events()[0].first == engine::QueueKey{CommandHarness::kRepo, "main"});
+    h.reporter.Flush();
+    CHECK(h.BotComments(1).empty());  // the engine's queued report answers, once
+
+    // The engine reports it queued: the status comment says who queued which
+    // commit, where it stands, and links the live dashboard.
+    queue::Report queued{1, queue::ReportKind::kQueued, queue::ReportReason::kAccepted};
+    queued.actor = "wendy";
+    queued.head_sha = head;
+    queued.priority = queue::kPriorityHigh;
+    queued.position = 1;
+    queued.batches_ahead = 1;
+    h.reporter.Report({CommandHarness::kRepo, "main"}, queued);
+    h.reporter.Flush();
     auto bot = h.BotComments(1);
     REQUIRE_MESSAGE(bot.size() == 1, Join(bot));
-    CHECK(bot[0].find("Accepted") != std::string::npos);
+    CHECK(bot[0].find("**mergeyard: Queued**") != std::string::npos);
+    CHECK(bot[0].find("@wendy queued commit " + head.substr(0, 10) + " at priority high at position 1") !=
+          std::string::npos);
+    CHECK(bot[0].find("(http://dash.example/repos/acme/widgets)") != std::string::npos);
     CHECK(bot[0].find(forge::kStatusMarker) != std::string::npos);
 
-    // the engine reports the position: the same comment is edited, a status is set
-    queue::Report queued{1, queue::ReportKind::kQueued, queue::ReportReason::kAccepted};
-    h.reporter.Report({CommandHarness::kRepo, "main"}, queued);
+    // Testing is progress, shown on the dashboard: nothing is written.
+    const auto before = h.fake.Requests().size();
     queue::Report testing{1, queue::ReportKind::kTesting, queue::ReportReason::kBatchStarted, 7};
     h.reporter.Report({CommandHarness::kRepo, "main"}, testing);
     h.reporter.Flush();
-    bot = h.BotComments(1);
-    REQUIRE_MESSAGE(bot.size() == 1, Join(bot));
-    CHECK(bot[0].find("Testing") != std::string::npos);
-    CHECK(bot[0].find("http://dash.example/repos/acme/widgets/batches/7") != std::string::npos);
-    auto statuses = h.fake.Statuses();
-    REQUIRE(statuses.size() == 2);
-    CHECK(statuses[0].sha == head);
-    CHECK(statuses[0].state == "pending");
-    CHECK(statuses[1].state == (flavor == FakeFlavor::kGitlab ? "running" : "pending"));
-    CHECK(statuses[1].target_url == "http://dash.example/repos/acme/widgets/batches/7");
+    CHECK(h.fake.Requests().size() == before);
+    CHECK(h.fake.Statuses().empty());
   }
 }
 
@@ -188,6 +196,20 @@ TEST_CASE("a later push to the pull request and closing it reach the queue") {
   CHECK(bot[0].find("Removed from the queue") != std::string::npos);
 }
 
+TEST_CASE("cancelling a pull request that is not queued is answered by a reply and changes nothing") {
+  CommandHarness h(FakeFlavor::kGitlab);
+  h.fake.Commit("main", {{".mergeyard.yml", kConfig}});
+  h.OpenPull(15, "feature", {{"f.txt", "f\n"}});
+  h.Comment(15, "wendy", "!integrate cancel");
+  h.Settle();
+  CHECK(h.sink.Of<queue::Cancel>().empty());
+  h.reporter.Flush();
+  auto bot = h.BotComments(15);
+  REQUIRE(bot.size() == 1);
+  CHECK(bot[0].find("@wendy this pull request is not in the queue of `main`") != std::string::npos);
+  CHECK(bot[0].find(forge::kStatusMarker) == std::string::npos);
+}
+
 TEST_CASE("cancel, retry and unknown subcommands") {
   CommandHarness h(FakeFlavor::kGithub);
   h.fake.Commit("main", {{".mergeyard.yml", kConfig}});
@@ -205,6 +227,8 @@ TEST_CASE("cancel, retry and unknown subcommands") {
   REQUIRE(cancels.size() == 1);
   CHECK(cancels[0].reason == queue::ReportReason::kCancelledBy);
   CHECK(cancels[0].actor == "wendy");
+  // The cancel itself writes nothing: the engine's report of the removal does.
+  CHECK_FALSE(Contains(h.BotComments(10), "Cancel"));
   auto bot = h.BotComments(10);
   CHECK(Contains(bot, "`sometime` is not understood"));
   CHECK(Contains(bot, "!integrate priority=high|normal|low|<0-255>"));
@@ -226,12 +250,13 @@ TEST_CASE("a forge that is down delays processing; the delivery is retried, not 
   CHECK(*h.deliveries->Count("pending") == 0);
 }
 
-TEST_CASE("landing with merge confirms the forge's merged flag and marks the batch commit") {
+TEST_CASE("landing with merge leaves the pull request to the forge and marks the landed commit once") {
   CommandHarness h(FakeFlavor::kGithub);
   h.fake.Commit("main", {{".mergeyard.yml", kConfig}});
   const std::string head = h.OpenPull(12, "feature", {{"f.txt", "f\n"}});
   h.Comment(12, "wendy", "!integrate");
   h.fake.SetBranch("main", head);  // the git layer pushed the tested batch commit
+  const auto before = h.fake.Requests().size();
   h.reporter.Report({CommandHarness::kRepo, "main"},
                     {12, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 3, head});
   h.reporter.Flush();
@@ -239,12 +264,19 @@ TEST_CASE("landing with merge confirms the forge's merged flag and marks the bat
   auto bot = h.BotComments(12);
   REQUIRE(bot.size() == 1);
   CHECK(bot[0].find("Landed in commit " + head) != std::string::npos);
-  CHECK(bot[0].find("Waited") == std::string::npos);  // no queued report was seen for it
+  CHECK(bot[0].find("Waited") == std::string::npos);  // the report does not say when it was queued
+  // The forge marks the pull request merged: its head needs no status. The
+  // landed commit gets one, once for the batch however many it landed.
+  h.reporter.Report({CommandHarness::kRepo, "main"},
+                    {13, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 3, head});
+  h.reporter.Flush();
   auto statuses = h.fake.Statuses();
-  REQUIRE(statuses.size() == 2);
+  REQUIRE(statuses.size() == 1);
   CHECK(statuses[0].state == "success");
-  CHECK(statuses[1].context == "mergeyard/batch");
-  CHECK(statuses[1].sha == head);
+  CHECK(statuses[0].context == "mergeyard/batch");
+  CHECK(statuses[0].sha == head);
+  const auto requests = h.fake.Requests();
+  for (std::size_t i = before; i < requests.size(); ++i) CHECK(requests[i].find("/pulls/") == std::string::npos);
 }
 
 TEST_CASE("landing with squash closes the pull request naming the commit and sets the label") {
@@ -257,14 +289,15 @@ TEST_CASE("landing with squash closes the pull request naming the commit and set
     const std::string squashed = h.fake.Commit("main", {{"f.txt", "f\n"}});
     h.reporter.Report({CommandHarness::kRepo, "main"},
                       {13, queue::ReportKind::kQueued, queue::ReportReason::kAccepted});
-    h.reporter.Report({CommandHarness::kRepo, "main"},
-                      {13, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 5, squashed});
+    queue::Report merged{13, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 5, squashed};
+    merged.queued_at = h.clock.Now() - 5 * kMinute;
+    h.reporter.Report({CommandHarness::kRepo, "main"}, merged);
     h.reporter.Flush();
     CHECK(h.fake.IsClosed(13));
     CHECK(h.fake.Labels(13) == std::vector<std::string>{"landed"});
     auto bot = h.BotComments(13);
     REQUIRE_MESSAGE(bot.size() == 2, Join(bot));
-    CHECK(bot[0].find("Waited") != std::string::npos);
+    CHECK(bot[0].find("Waited 5m in the queue") != std::string::npos);
     CHECK(bot[1].find("squashed as commit " + squashed) != std::string::npos);
   }
 }
@@ -289,6 +322,19 @@ TEST_CASE("a kicked pull request is told the failing step, the evidence and the 
   CHECK(statuses[0].sha == head);
   CHECK(statuses[0].state == "failure");
   CHECK(statuses[0].target_url == "http://dash.example/logs/5/unit");
+
+  // Retried and landed with the same head: its failure is cleared. Landing
+  // another pull request sets nothing on its head.
+  const std::string tip = h.fake.Commit("main", {{"f.txt", "f\n"}});
+  h.reporter.Report({CommandHarness::kRepo, "main"},
+                    {14, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 9, tip});
+  h.reporter.Flush();
+  statuses = h.fake.Statuses();
+  REQUIRE(statuses.size() == 3);
+  CHECK(statuses[1].sha == head);
+  CHECK(statuses[1].state == "success");
+  CHECK(statuses[2].sha == tip);
+  CHECK(statuses[2].context == "mergeyard/batch");
 }
 
 TEST_CASE("a pull request kicked by a required check is told the check, the forge's word and its page") {

@@ -96,8 +96,6 @@ struct CommandHarness {
     forge::ReporterOptions o;
     o.dashboard_url = "http://dash.example";
     o.retry_backoff = 10;
-    o.merge_confirm_delay = 10;
-    o.merge_confirm_attempts = 3;
     return o;
   }
 
@@ -113,6 +111,15 @@ struct CommandHarness {
     webhook::ProcessorOptions po;
     po.bot_logins = {"mergeyard-bot"};
     po.retry_delay = 0;
+    // The queue holds what was enqueued and not cancelled since.
+    po.queued = [this](const engine::QueueKey&, std::int64_t pr) {
+      bool queued = false;
+      for (const auto& [key, event] : sink.Events()) {
+        if (const auto* e = std::get_if<queue::Enqueue>(&event); e && e->pr == pr) queued = true;
+        if (const auto* c = std::get_if<queue::Cancel>(&event); c && c->pr == pr) queued = false;
+      }
+      return queued;
+    };
     processor = std::make_unique<webhook::Processor>(*deliveries, forges, configs, admitter, reporter, sink,
                                                      clock, po);
     webhook::ListenerOptions lo;
