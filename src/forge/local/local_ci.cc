@@ -144,6 +144,11 @@ std::vector<std::string> LocalCi::Cancelled() {
   return cancelled_;
 }
 
+std::vector<LocalCiVerdict> LocalCi::Verdicts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return verdicts_;
+}
+
 void LocalCi::RecordStatus(const std::string& sha, const std::string& context, const std::string& state,
                            const std::string& target_url, const std::string& description) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -351,6 +356,7 @@ void LocalCi::Report(std::int64_t run_id, Outcome outcome) {
       run.finished = true;
       cv_.notify_all();
     }
+    if (verdict) verdicts_.push_back({run.sha, outcome == Outcome::kPassed, std::chrono::steady_clock::now()});
     std::vector<LocalCiCheck> of_run;
     for (const std::string& name : run.options.checks) {
       auto it = std::find_if(checks_.rbegin(), checks_.rend(),

@@ -10,6 +10,7 @@
 // post are kept beside, so the REST answers hold them too.
 // Thread-safe. Never calls `send` or the forge while holding its own lock.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -39,6 +40,13 @@ struct LocalCiCheck {
   std::string url;
   std::string description;
   bool check_run = false;    // GitHub: a check run rather than a commit status
+};
+
+// When a run's verdict became visible (REST and webhooks alike).
+struct LocalCiVerdict {
+  std::string sha;
+  bool passed = false;
+  std::chrono::steady_clock::time_point at;
 };
 
 // A GitHub workflow run / GitLab pipeline: one per commit.
@@ -85,6 +93,7 @@ class LocalCi {
   void SetRequiredChecks(const std::string& branch, std::vector<std::string> names);
   std::vector<std::string> Runs();
   std::vector<std::string> Cancelled();
+  std::vector<LocalCiVerdict> Verdicts();
 
   // What clients post (POST /statuses/:sha, POST and PATCH /check-runs).
   void RecordStatus(const std::string& sha, const std::string& context, const std::string& state,
@@ -146,6 +155,7 @@ class LocalCi {
   std::deque<LocalCiRun> runs_;                  // oldest first
   std::vector<LocalCiCheck> checks_;             // oldest first
   std::vector<std::string> cancelled_;
+  std::vector<LocalCiVerdict> verdicts_;
   std::map<std::string, std::vector<std::string>> required_;  // branch -> check names
   std::int64_t next_id_ = 1000000;  // far from the forge's own ids
 };

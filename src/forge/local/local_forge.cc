@@ -219,21 +219,88 @@ std::int64_t LocalForge::UserId(const std::string& user) {
 int LocalForge::AddUserComment(std::int64_t pr, const std::string& author, const std::string& body) {
   std::int64_t id = 0;
   std::string url, secret;
+  std::optional<LocalPull> pull;  // GitLab and Gitea name the pull request's head and base
   {
     std::lock_guard<std::mutex> lock(mu_);
     id = next_id_++;
     comments_.push_back({id, pr, body, author, 0});
     url = webhook_url_;
     secret = webhook_secret_;
+    if (auto it = pulls_.find(pr); it != pulls_.end()) pull = it->second;
   }
-  if (url.empty() || flavor_ != LocalFlavor::kGithub) return 0;
-  const nlohmann::json payload = {
-      {"action", "created"},
-      {"issue", {{"number", pr}, {"pull_request", {{"url", base_url() + "/repos/" + repo_ + "/pulls/" + std::to_string(pr)}}}}},
-      {"comment", {{"id", id}, {"body", body}, {"user", {{"login", author}, {"id", UserId(author)}, {"type", "User"}}}}},
-      {"repository", {{"full_name", repo_}, {"id", 1}}},
-      {"sender", {{"login", author}, {"id", UserId(author)}}}};
-  return Deliver(url, secret, "issue_comment", payload.dump());
+  if (url.empty()) return 0;
+  const std::int64_t user_id = UserId(author);
+  const std::string web = "http://127.0.0.1:" + std::to_string(port_) + "/" + repo_;
+  const std::string base = pull ? pull->base_branch : "main";
+  std::string head_sha;
+  if (pull) {
+    std::lock_guard<std::mutex> lock(git_mu_);
+    int code = 0;
+    head_sha = Git("rev-parse --verify -q refs/heads/" + pull->head_branch, &code);
+    if (code != 0) head_sha.clear();
+  }
+  const std::string owner = repo_.substr(0, repo_.find('/'));
+  const std::string name = repo_.substr(repo_.rfind('/') + 1);
+  nlohmann::json payload;
+  std::string event;
+  switch (flavor_) {
+    case LocalFlavor::kGithub:
+      event = "issue_comment";
+      payload = {
+          {"action", "created"},
+          {"issue", {{"number", pr}, {"pull_request", {{"url", base_url() + "/repos/" + repo_ + "/pulls/" + std::to_string(pr)}}}}},
+          {"comment", {{"id", id}, {"body", body}, {"user", {{"login", author}, {"id", user_id}, {"type", "User"}}}}},
+          {"repository", {{"full_name", repo_}, {"id", 1}}},
+          {"sender", {{"login", author}, {"id", user_id}}}};
+      break;
+    case LocalFlavor::kGitlab: {
+      // GitLab's "Note Hook" for a comment on a merge request.
+      event = "Note Hook";
+      const nlohmann::json project = {{"id", 1}, {"name", name}, {"namespace", owner}, {"web_url", web},
+                                      {"path_with_namespace", repo_}, {"default_branch", "main"},
+                                      {"homepage", web}, {"git_http_url", web + ".git"}};
+      payload = {
+          {"object_kind", "note"}, {"event_type", "note"},
+          {"user", {{"id", user_id}, {"name", author}, {"username", author}}},
+          {"project_id", 1}, {"project", project},
+          {"repository", {{"name", name}, {"url", web + ".git"}, {"homepage", web}}},
+          {"object_attributes", {{"id", id}, {"note", body}, {"noteable_type", "MergeRequest"},
+                                 {"author_id", user_id}, {"project_id", 1}, {"noteable_id", pr},
+                                 {"system", false}, {"action", "create"},
+                                 {"url", web + "/-/merge_requests/" + std::to_string(pr) + "#note_" + std::to_string(id)}}},
+          {"merge_request", {{"id", pr}, {"iid", pr}, {"target_branch", base},
+                             {"source_branch", pull ? pull->head_branch : ""}, {"source_project_id", 1},
+                             {"target_project_id", 1}, {"state", pull && pull->closed ? "closed" : "opened"},
+                             {"draft", pull && pull->draft},
+                             {"last_commit", {{"id", head_sha}, {"url", web + "/-/commit/" + head_sha}}}}}};
+      break;
+    }
+    case LocalFlavor::kGitea: {
+      // Gitea's (and Forgejo's) issue_comment on a pull request.
+      event = "issue_comment";
+      const nlohmann::json repository = {{"id", 1}, {"name", name}, {"full_name", repo_},
+                                         {"owner", {{"id", 1}, {"login", owner}, {"username", owner}}},
+                                         {"html_url", web}, {"private", false}};
+      const nlohmann::json user = {{"id", user_id}, {"login", author}, {"username", author}};
+      const std::string html = web + "/pulls/" + std::to_string(pr);
+      const std::string state = pull && pull->closed ? "closed" : "open";
+      payload = {
+          {"action", "created"},
+          {"issue", {{"id", pr}, {"number", pr}, {"html_url", html}, {"user", user}, {"state", state},
+                     {"pull_request", {{"merged", false}, {"draft", pull && pull->draft}, {"html_url", html}}},
+                     {"repository", {{"id", 1}, {"name", name}, {"owner", owner}, {"full_name", repo_}}}}},
+          {"pull_request", {{"id", pr}, {"number", pr}, {"html_url", html}, {"state", state},
+                            {"draft", pull && pull->draft}, {"merged", false},
+                            {"head", {{"ref", pull ? pull->head_branch : ""}, {"sha", head_sha}}},
+                            {"base", {{"ref", base}}}}},
+          {"comment", {{"id", id}, {"body", body}, {"user", user}, {"html_url", html + "#issuecomment-" + std::to_string(id)}}},
+          {"repository", repository},
+          {"sender", user},
+          {"is_pull", true}};
+      break;
+    }
+  }
+  return Deliver(url, secret, event, payload.dump());
 }
 
 int LocalForge::SendWebhook(const std::string& event, const std::string& body) {
@@ -306,6 +373,8 @@ void LocalForge::SetRequiredChecks(const std::string& branch, std::vector<std::s
 std::vector<std::string> LocalForge::CiRuns() { return ci_->Runs(); }
 
 std::vector<std::string> LocalForge::CiCancelled() { return ci_->Cancelled(); }
+
+std::vector<LocalCiVerdict> LocalForge::CiVerdicts() { return ci_->Verdicts(); }
 
 std::vector<LocalComment> LocalForge::Comments(std::int64_t pr) {
   std::lock_guard<std::mutex> lock(mu_);

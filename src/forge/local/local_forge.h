@@ -3,7 +3,7 @@
 // GitHub, GitLab (/api/v4) or Gitea (/api/v1) REST API that mergeyard uses,
 // backed by a real bare git repository (files, heads, mergeability and the
 // merged flag come from git). It records what clients did, can send signed
-// webhooks for the comments people write (GitHub flavour), and can inject
+// webhooks for the comments people write, and can inject
 // 5xx, 429 with retry-after, slow answers and dropped connections. It can
 // also run a CI of its own on the batch branches mergeyard pushes
 // (EnableCi), reporting the way the flavour's real CI does.
@@ -100,6 +100,7 @@ struct LocalCiOptions {
 inline constexpr const char* kLocalCiWorkflow = "local-ci";
 
 class LocalCi;
+struct LocalCiVerdict;
 
 class LocalForge {
  public:
@@ -141,8 +142,10 @@ class LocalForge {
   void SetPermission(const std::string& user, const std::string& level);  // admin|write|read|none
   std::int64_t UserId(const std::string& user);
   // Records a comment by a person and, once SetWebhook was called, delivers it
-  // as a signed issue_comment webhook (GitHub flavour). Returns the webhook's
-  // HTTP status (0 when no webhook is set, -1 when it could not be delivered).
+  // as the flavour's signed webhook: GitHub and Gitea `issue_comment`, GitLab
+  // `Note Hook` (naming the pull request's head and target as those do).
+  // Returns the webhook's HTTP status (0 when no webhook is set, -1 when it
+  // could not be delivered).
   int AddUserComment(std::int64_t pr, const std::string& author, const std::string& body);
   // Where comments are delivered, and the secret they are signed with.
   void SetWebhook(std::string url, std::string secret);
@@ -167,6 +170,7 @@ class LocalForge {
   void SetRequiredChecks(const std::string& branch, std::vector<std::string> names);
   std::vector<std::string> CiRuns();       // commits whose run started, in order
   std::vector<std::string> CiCancelled();  // commits whose run was cancelled through the API
+  std::vector<LocalCiVerdict> CiVerdicts();  // verdicts in the order they became visible
 
   // --- what clients did ---------------------------------------------------
   std::vector<LocalComment> Comments(std::int64_t pr);
