@@ -170,6 +170,8 @@ json HistoryRowJson(const store::HistoryRow& row, const std::string& branch) {
     j["base_sha"] = Field<std::string>(b, "base_sha", "");
     j["commit"] = Field<std::string>(b, "commit", "");
     j["failed_step"] = Field<std::string>(b, "failed_step", "");
+    j["failure"] = Field<std::string>(d, "result", "") == "fail" ? json(Field<std::string>(b, "failure", "step"))
+                                                                  : json(nullptr);
     j["log_url"] = Field<std::string>(b, "log_url", "");
     j["bisect_root"] = Field<std::int64_t>(b, "bisect_root", 0);
     j["bisect_parent"] = Field<std::int64_t>(b, "bisect_parent", 0);

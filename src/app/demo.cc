@@ -13,6 +13,8 @@
 #include <random>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "app/demo_repo.h"
 #include "app/demo_watch.h"
 #include "app/serve_child.h"
@@ -73,6 +75,9 @@ class Demo {
 
  private:
   Status Setup();
+  // Opens pull request `p` on a branch from `base`.
+  void Open(const DemoPull& p, const std::string& base);
+  bool PhaseThree();
   Status StartService();
   void Introduce();
   void Comment(const DemoPull& p);
@@ -106,20 +111,65 @@ Status Demo::Setup() {
     forge_->SetPermission(kCommenter, "write");
     // Every branch starts from this main, as if all were opened at once.
     const std::string base = forge_->Tip("main");
-    const char* authors[] = {"ana", "ben", "chen", "dev", "eli"};
     for (const auto& p : pulls_) {
-      const std::string branch = "pr/" + std::to_string(p.number);
-      forge_->Commit(branch, p.files, base);
-      forge::LocalPull pull;
-      pull.number = p.number;
-      pull.head_branch = branch;
-      pull.author = authors[p.number % 5];
-      forge_->AddPull(pull);
+      if (p.phase < 3) Open(p, base);
     }
   } catch (const std::exception& e) {
     return Internal(std::string("setting up the sample repository: ") + e.what());
   }
   return Ok();
+}
+
+void Demo::Open(const DemoPull& p, const std::string& base) {
+  static const char* const kAuthors[] = {"ana", "ben", "chen", "dev", "eli"};
+  const std::string branch = "pr/" + std::to_string(p.number);
+  forge_->Commit(branch, p.files, base);
+  forge::LocalPull pull;
+  pull.number = p.number;
+  pull.head_branch = branch;
+  pull.author = kAuthors[p.number % 5];
+  forge_->AddPull(pull);
+}
+
+bool Demo::PhaseThree() {
+  std::printf("\n-- phase 3: the team's own CI decides (checks instead of mergeyard's pipeline)\n");
+  std::error_code ec;
+  std::filesystem::remove(marker_, ec);  // the mirror is up for good now
+  // The forge runs tests/run.sh on every push to mergeyard/batch/** and
+  // reports the check `tests`, by check run and webhook, as GitHub Actions does.
+  forge::LocalCiOptions ci;
+  ci.command = "sh tests/run.sh";
+  ci.checks = {"tests"};
+  forge_->EnableCi(ci);
+  try {
+    const std::string before = forge_->Tip("main");
+    const std::string after = forge_->Commit("main", {{".mergeyard.yml", DemoChecksConfig()}});
+    const nlohmann::json push = {
+        {"ref", "refs/heads/main"}, {"before", before}, {"after", after},
+        {"commits", {{{"id", after}, {"added", nlohmann::json::array()}, {"removed", nlohmann::json::array()},
+                      {"modified", {".mergeyard.yml"}}}}},
+        {"repository", {{"full_name", kRepo}, {"id", 1}}}};
+    const int status = forge_->SendWebhook("push", push.dump());
+    watch_->Say("main's .mergeyard.yml now requires the check `tests` from the forge's CI, and has no pipeline" +
+                std::string(status == 200 || status == 202 ? "" : " (push webhook answered " + std::to_string(status) + ")"));
+    for (const auto& p : pulls_) {
+      if (p.phase == 3) Open(p, after);
+    }
+  } catch (const std::exception& e) {
+    watch_->Say(std::string("cannot change the sample repository: ") + e.what());
+    return false;
+  }
+  std::vector<std::int64_t> prs;
+  for (const auto& p : pulls_) {
+    if (p.phase == 3) {
+      Comment(p);
+      prs.push_back(p.number);
+    }
+  }
+  const bool ok = WaitUntil([&] { return Ended(prs); }, "phase 3 to end");
+  watch_->Say("the forge's CI ran " + std::to_string(forge_->CiRuns().size()) +
+              " times, once per batch commit; mergeyard's executors ran nothing in this phase");
+  return ok;
 }
 
 Status Demo::StartService() {
@@ -236,6 +286,7 @@ int Demo::Run() {
   if (ok) watch_->Say("#9 REFUSED at once: " + OneLine(refusal));
   Comment(pr[9]);
   ok = ok && WaitUntil([&] { return Ended({6, 7, 8, 10}); }, "phase 2 to end");
+  ok = ok && PhaseThree();
   std::printf("\n");
   return Summarize() && ok ? 0 : 1;
 }

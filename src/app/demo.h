@@ -16,7 +16,7 @@ struct DemoOptions {
   int port = 0;             // the service's port on 127.0.0.1; 0: any free one
   bool keep = false;        // keep `dir` afterwards (it is always kept on failure)
   bool stay = false;        // keep serving the dashboard until Ctrl-C after the summary
-  int timeout_s = 110;      // give up (and fail) after this long
+  int timeout_s = 150;      // give up (and fail) after this long
 };
 
 // Runs the demo, printing to stdout. The process exit code: 0 when the

@@ -27,6 +27,23 @@ pipeline:
     timeout: 1m
 )";
 
+// Phase 3: the same queue, tested by the forge's own CI instead of mergeyard's
+// executors.
+const char* kMergeyardChecksYml = R"(# mergeyard's settings for this repository (read from main only).
+# The team's CI runs tests/run.sh on every push to mergeyard/batch/**
+# and reports the check `tests`; mergeyard waits for it.
+queue:
+  target_batch_size: 3
+  max_wait: 4s
+  concurrency: 2
+  bisection: binary
+  bisection_concurrency: 2
+  merge_method: merge
+checks:
+  required: [tests]
+  timeout: 2m
+)";
+
 const char* kRunTests = R"(#!/bin/sh
 # Runs every tests/test_*.sh; fails when one of them fails. (The sleep
 # stands for a suite that takes a while, so the queue has time to stack.)
@@ -60,6 +77,8 @@ echo "docs ok"
 std::string Test(const std::string& checks) { return ". tests/lib.sh\n" + checks; }
 
 }  // namespace
+
+std::string DemoChecksConfig() { return kMergeyardChecksYml; }
 
 FileMap DemoMainFiles() {
   return {{"README.md", "# calculator\n\nA calculator in POSIX sh: mergeyard's demo repository.\n"},
@@ -101,10 +120,17 @@ std::vector<DemoPull> DemoPulls(const std::string& flaky_marker) {
       {10, "Add min", "good",
        {{"lib/min.sh", "min() { if [ $1 -le $2 ]; then echo $1; else echo $2; fi; }\n"},
         {"tests/test_min.sh", Test("check 2 min 4 2\ncheck -1 min -1 9\n")}}},
+      {11, "Add absolute value", "good",
+       {{"lib/abs.sh", "abs() { if [ $1 -lt 0 ]; then echo $((0 - $1)); else echo $1; fi; }\n"},
+        {"tests/test_abs.sh", Test("check 3 abs -3\ncheck 4 abs 4\n")}}},
+      {12, "Shorter subtraction", "breaks a test", {{"lib/sub.sh", "sub() { echo $(($1 + $2)); }  # shorter!\n"}}},
+      {13, "Add average", "good",
+       {{"lib/avg.sh", "avg() { echo $((($1 + $2) / 2)); }\n"}, {"tests/test_avg.sh", Test("check 3 avg 2 4\n")}}},
   };
-  for (auto& pull : p) pull.phase = pull.number <= 5 ? 1 : 2;
+  for (auto& pull : p) pull.phase = pull.number <= 5 ? 1 : pull.number <= 10 ? 2 : 3;
   p[5].expected = DemoOutcome::kKickedFailure;
   p[8].expected = DemoOutcome::kRefusedConflict;
+  p[11].expected = DemoOutcome::kKickedFailure;
   return p;
 }
 

@@ -20,7 +20,7 @@ struct DemoPull {
   std::string kind;        // "good", "breaks a test", "conflicts", "flaky test"
   FileMap files;           // what the pull request changes, on its own branch from main
   DemoOutcome expected = DemoOutcome::kMerged;
-  int phase = 1;           // phase 1 shows optimistic merging, phase 2 bisection
+  int phase = 1;           // 1 shows optimistic merging, 2 bisection, 3 the forge's CI deciding
 };
 
 // The first commit of `main`: the calculator, its tests and .mergeyard.yml.
@@ -28,8 +28,12 @@ struct DemoPull {
 // a file exists there (it stands for a package mirror that is down).
 FileMap DemoMainFiles();
 
-// The pull requests, in the order they are opened. The conflicting one is
-// branched from `main` before the others land, and clashes with one of them.
+// `.mergeyard.yml` of phase 3: the same queue, with `checks` instead of a pipeline.
+std::string DemoChecksConfig();
+
+// The pull requests, in the order they are opened. Those of phases 1 and 2
+// branch from the first `main` (the conflicting one clashes with one that
+// lands first); those of phase 3 from `main` as phase 3 begins.
 std::vector<DemoPull> DemoPulls(const std::string& flaky_marker);
 
 const char* DemoOutcomeName(DemoOutcome o);

@@ -110,7 +110,8 @@ void DemoWatch::SeeResult(std::int64_t id, const json& b, bool passed) {
   if (!passed) {
     failed_.insert(id);
     for (const auto& p : b["prs"]) progress_.in_failed_batch.insert(p.get<std::int64_t>());
-    Say(name + " FAILED at step '" + Str(b, "failed_step") + "'" +
+    const std::string what = Str(b, "failure") == "check" || Str(b, "failure") == "check_timeout" ? "check" : "step";
+    Say(name + " FAILED at " + what + " '" + Str(b, "failed_step") + "'" +
         (Str(b, "log_url").empty() ? "" : " (log: " + Str(b, "log_url") + ")"));
     return;
   }

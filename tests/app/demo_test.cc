@@ -35,7 +35,7 @@ TEST_CASE("mergeyard demo lands the good pull requests, kicks the bad one, refus
   const char* binary = std::getenv("MERGEYARD_BINARY");
   REQUIRE(binary != nullptr);
   std::string out;
-  const int code = RunCapture(std::string(binary) + " demo --timeout 110", &out);
+  const int code = RunCapture(std::string(binary) + " demo --timeout 150", &out);
   INFO(out);
   CHECK(code == 0);
   CHECK(out.find("demo: the outcome is right.") != std::string::npos);
@@ -45,6 +45,12 @@ TEST_CASE("mergeyard demo lands the good pull requests, kicks the bad one, refus
   }
   CHECK(Has(out, "ok #6 +Make add faster +kicked \\(test failed\\) +kicked \\(test failed\\)"));
   CHECK(Has(out, "ok #9 +.*refused \\(conflict\\) +refused \\(conflict\\)"));
+  // Phase 3: the forge's CI decides; its failing check is named and linked.
+  for (int pr : {11, 13}) CHECK(Has(out, "ok #" + std::to_string(pr) + " +.*merged +merged\n"));
+  CHECK(Has(out, "ok #12 +Shorter subtraction +kicked \\(test failed\\) +kicked \\(test failed\\)"));
+  CHECK(Has(out, "#12 KICKED: Failed check `tests`"));
+  CHECK(Has(out, "FAILED at check .tests. \\(log: http://127\\.0\\.0\\.1:\\d+/demo/calculator/actions/runs/"));
+  CHECK(Has(out, "the forge's CI ran [1-9][0-9]* times"));
   // What happened on the way.
   CHECK(Has(out, "#9 REFUSED at once: .*`lib/sub.sh`"));
   CHECK(Has(out, "#6 KICKED: Failed step `unit`"));
@@ -65,7 +71,7 @@ TEST_CASE("mergeyard demo --dir keeps its files: the forge's repository, the ser
   mergeyard::testing::TempDir tmp;
   const std::string dir = tmp.path() + "/demo";
   std::string out;
-  const int code = RunCapture(std::string(binary) + " demo --timeout 110 --dir '" + dir + "'", &out);
+  const int code = RunCapture(std::string(binary) + " demo --timeout 150 --dir '" + dir + "'", &out);
   INFO(out);
   CHECK(code == 0);
   CHECK(std::filesystem::exists(dir + "/data/mergeyard.db"));
@@ -75,7 +81,7 @@ TEST_CASE("mergeyard demo --dir keeps its files: the forge's repository, the ser
   std::string tree;
   RunCapture("git -C '" + dir + "/forge/demo/calculator.git' ls-tree -r --name-only main", &tree);
   for (const char* f : {"lib/sub.sh", "lib/mul.sh", "tests/test_mirror.sh", "lib/div.sh", "lib/mod.sh",
-                        "lib/pow.sh", "lib/max.sh", "lib/min.sh"}) {
+                        "lib/pow.sh", "lib/max.sh", "lib/min.sh", "lib/abs.sh", "lib/avg.sh"}) {
     CHECK(tree.find(f) != std::string::npos);
   }
   std::string add;
