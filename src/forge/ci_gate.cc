@@ -242,7 +242,13 @@ void CiGate::FinishLocked(Wait& w, queue::RunFinished result) {
                          : result.failure == queue::FailureKind::kCheckTimeout && !result.passed ? "timeout"
                                                                                                  : nullptr;
     verdicts_->With({source ? source : w.last_source, result.passed ? "pass" : "fail"}).Inc();
-    wait_time_->Get().Observe(static_cast<double>(std::max<Time>(clock_.Now() - w.run.started_at, 0)) / kSecond);
+    const Duration waited = std::max<Time>(clock_.Now() - w.run.started_at, 0);
+    wait_time_->Get().Observe(static_cast<double>(waited) / kSecond);
+    if (!source) {  // the CI answered: how long it takes
+      auto& d = durations_[w.key.repo];
+      d.push_back(waited);
+      if (d.size() > kDurationsKept) d.pop_front();
+    }
   }
   if (!result.passed) {
     to_cancel_.emplace_back(w.key.repo, w.run.commit);
@@ -265,7 +271,19 @@ Time CiGate::NextPollLocked(const Wait& w, Time now) const {
   const bool webhooks = it != last_webhook_.end() && now - it->second < options_.webhooks_fresh;
   Duration interval = webhooks ? options_.safety_poll_interval : options_.poll_interval;
   if (w.backoff > 0) interval = std::max(interval, w.backoff);
-  return now + interval;
+  Time next = now + interval;
+  // While webhooks flow, a poll before the CI usually answers would only
+  // find it still running: wait at least until most runs have answered.
+  if (webhooks && w.backoff == 0) next = std::max(next, w.run.started_at + ExpectedDurationLocked(w.key.repo));
+  return next;
+}
+
+Duration CiGate::ExpectedDurationLocked(const std::string& repo) const {
+  auto it = durations_.find(repo);
+  if (it == durations_.end() || it->second.size() < kDurationsForExpected) return 0;
+  std::vector<Duration> sorted(it->second.begin(), it->second.end());
+  std::sort(sorted.begin(), sorted.end());
+  return sorted[sorted.size() * 9 / 10];
 }
 
 void CiGate::Loop() {

@@ -12,7 +12,8 @@
 // polling the forge (ForgeApi::ListChecks) while a batch waits: every
 // `poll_interval` while the repository's CI sends no webhooks, every
 // `safety_poll_interval` while it does (a lost webhook still cannot stall a
-// queue), doubling after a failed poll. A run re-issued after a restart
+// queue; then not before the time by which 90% of the repository's recent
+// runs had answered), doubling after a failed poll. A run re-issued after a restart
 // (StartRun::started_at in the past) is polled at once. Checks a webhook
 // reports before the batch's wait starts (a fast CI answering the push) are
 // kept for it, for the last kEarlyCommitsKept commits.
@@ -131,6 +132,9 @@ class CiGate final : public engine::RunPort {
   void FinishLocked(Wait& w, queue::RunFinished result);
   void ApplyLocked(Wait& w, const CiCheck& c, CiSource source);
   Time NextPollLocked(const Wait& w, Time now) const;
+  // The 90th percentile of how long the repository's CI took to answer
+  // lately; 0 until kDurationsForExpected answers were seen. mu_ held.
+  Duration ExpectedDurationLocked(const std::string& repo) const;
 
   engine::RunPort& pipeline_;
   ForgeDirectory& forges_;
@@ -152,6 +156,10 @@ class CiGate final : public engine::RunPort {
   std::map<std::string, Time> last_webhook_;  // repo -> last CI webhook; one per repository
   // Checks heard by webhook for commits no wait had yet: (repo, sha) -> checks.
   static constexpr std::size_t kEarlyCommitsKept = 1024;
+  // How long the CI took to answer, per repository: the last kDurationsKept.
+  static constexpr std::size_t kDurationsKept = 32;
+  static constexpr std::size_t kDurationsForExpected = 5;
+  std::map<std::string, std::deque<Duration>> durations_;
   std::map<std::pair<std::string, std::string>, std::vector<CiCheck>> early_;
   std::deque<std::pair<std::string, std::string>> early_order_;  // oldest first
   std::map<std::pair<std::string, std::string>, std::pair<Time, std::vector<std::string>>> protection_;

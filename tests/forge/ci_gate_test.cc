@@ -268,6 +268,30 @@ TEST_CASE("while CI webhooks arrive, a waiting batch is first polled at the safe
   CHECK(rig.results.Count() == 0);
 }
 
+TEST_CASE("while CI webhooks arrive, a batch is not polled before the repository's CI usually answers") {
+  Rig rig(ChecksOnly({"build"}, 2 * kHour), [] {
+    auto o = Rig::Fast();
+    o.safety_poll_interval = 50;  // ms: without what it learned, the gate would poll at once
+    return o;
+  }());
+  // Five runs the CI answered ten minutes after they started (restarted runs
+  // are polled at once; the poll finds their verdicts).
+  const Time ten_minutes_ago = rig.clock.Now() - 10 * kMinute;
+  for (int i = 1; i <= 5; ++i) {
+    const std::string sha(40, static_cast<char>('0' + i));
+    rig.ci->Report(Check(sha, "build", CiState::kSuccess));
+    rig.Start(i, sha, ten_minutes_ago);
+  }
+  REQUIRE(rig.results.Await(5).size() == 5);
+  const int polls = rig.ci->Polls();
+  rig.gate->Observe("acme/widgets", {Check(std::string(40, 'c'), "build", CiState::kSuccess)});  // webhooks flow
+  rig.Start(6, kSha);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(rig.ci->Polls() == polls);  // the next poll is due ten minutes after it started
+  rig.gate->Observe("acme/widgets", {Check(kSha, "build", CiState::kSuccess)});
+  CHECK(rig.results.Await(6).size() == 6);
+}
+
 TEST_CASE("the first required check that fails fails the run, naming it and linking its page") {
   Rig rig(ChecksOnly({"build", "test"}));
   rig.Start(3, kSha);
