@@ -32,6 +32,7 @@
 #include "store/database.h"
 #include "store/forge_repo_store.h"
 #include "store/sqlite_report_journal.h"
+#include "store/sqlite_status_comments.h"
 #include "store/sqlite_state_store.h"
 #include "store/sqlite_verdict_cache.h"
 #include "webhook/service.h"
@@ -47,6 +48,7 @@ struct Service::Parts {
   std::unique_ptr<store::Database> db;
   std::unique_ptr<store::SqliteStateStore> store;
   std::unique_ptr<store::SqliteReportJournal> report_journal;  // the reporter's: outlives it
+  std::unique_ptr<store::SqliteStatusComments> status_comments;  // the reporter's: outlives it
   std::unique_ptr<TimerThread> timers;
   std::unique_ptr<store::ForgeRepoStore> forge_repos;  // the directory's observer: outlives it
   forge::ForgeDirectory forges;
@@ -162,7 +164,9 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   forge::ReporterOptions ro;
   ro.dashboard_url = p.PublicUrl();
   p.report_journal = std::make_unique<store::SqliteReportJournal>(*p.db, p.clock);
-  p.reporter = std::make_unique<forge::Reporter>(p.forges, *p.configs, p.clock, ro, p.report_journal.get());
+  p.status_comments = std::make_unique<store::SqliteStatusComments>(*p.db, p.clock);
+  p.reporter = std::make_unique<forge::Reporter>(p.forges, *p.configs, p.clock, ro, p.report_journal.get(),
+                                                 p.status_comments.get());
 
   exec::ExecStackOptions eo;
   eo.data_dir = config.data_dir + "/exec";

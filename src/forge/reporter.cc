@@ -27,8 +27,9 @@ constexpr std::size_t kLandedBatchesKept = 1024;
 }  // namespace
 
 Reporter::Reporter(ForgeDirectory& forges, ConfigSource& configs, const Clock& clock,
-                   ReporterOptions options, engine::ReportJournal* journal)
-    : forges_(forges), configs_(configs), clock_(clock), options_(std::move(options)), journal_(journal) {
+                   ReporterOptions options, engine::ReportJournal* journal, engine::StatusCommentIndex* index)
+    : forges_(forges), configs_(configs), clock_(clock), options_(std::move(options)), journal_(journal),
+      index_(index) {
   while (!options_.dashboard_url.empty() && options_.dashboard_url.back() == '/') options_.dashboard_url.pop_back();
   if (journal_) {
     auto pending = journal_->Pending();
@@ -37,7 +38,10 @@ Reporter::Reporter(ForgeDirectory& forges, ConfigSource& configs, const Clock& c
                 {{"error", pending.error().ToString()}});
     } else if (!pending->empty()) {
       LOG_INFO("replaying report jobs left pending", {{"jobs", std::to_string(pending->size())}});
-      for (auto& job : *pending) jobs_.push_back(std::move(job));
+      for (auto& job : *pending) {
+        last_replayed_ = std::max(last_replayed_, job.id);
+        jobs_.push_back(std::move(job));
+      }
     }
   }
   worker_ = std::thread([this] { WorkerLoop(); });
@@ -120,6 +124,7 @@ void Reporter::WorkerLoop() {
     engine::JournaledReportJob job = std::move(jobs_.front());
     jobs_.pop_front();
     const bool superseded = SupersededLocked(job.job);
+    replaying_ = job.id != 0 && job.id <= last_replayed_;
     busy_ = true;
     lock.unlock();
     if (RunWithRetries(job.job, superseded) && job.id != 0) {
@@ -181,36 +186,55 @@ Status Reporter::Run(const Job& job, bool superseded) {
 Status Reporter::UpsertStatusComment(ForgeApi& api, const std::string& repo, std::int64_t pr,
                                      const std::string& text) {
   const std::string body = text + "\n\n" + kStatusMarker;
-  const std::string key = PrKey(repo, pr);
-  std::int64_t id = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = status_comments_.find(key); it != status_comments_.end()) id = it->second;
-  }
-  if (id == 0) {  // after a restart: find the comment again by its marker
-    auto comments = api.ListComments(repo, pr);
-    if (!comments.ok()) return comments.error();
-    for (const Comment& c : *comments) {
-      if (c.body.find(kStatusMarker) != std::string::npos) id = c.id;
-    }
-  }
-  if (id != 0) {
-    Status st = api.EditComment(repo, pr, id, body);
+  auto id = StatusCommentOf(api, repo, pr);
+  if (!id.ok()) return id.error();
+  if (*id != 0) {
+    Status st = api.EditComment(repo, pr, *id, body);
     if (st.ok() || st.error().code != ErrorCode::kNotFound) {
-      if (st.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        status_comments_[key] = id;
-      }
+      if (st.ok()) RememberStatusComment(repo, pr, *id);
       return st;
     }
   }
   auto created = api.CreateComment(repo, pr, body);
   if (!created.ok()) return created.error();
-  std::lock_guard<std::mutex> lock(mu_);
-  // Forgetting one costs a search by the marker, never a second comment.
-  if (status_comments_.size() >= kPullsKept) status_comments_.erase(status_comments_.begin());
-  status_comments_[key] = *created;
+  RememberStatusComment(repo, pr, *created);
   return Ok();
+}
+
+Result<std::int64_t> Reporter::StatusCommentOf(ForgeApi& api, const std::string& repo, std::int64_t pr) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = status_comments_.find(PrKey(repo, pr)); it != status_comments_.end()) return it->second;
+  }
+  if (index_) {
+    auto found = index_->Find(repo, pr);
+    if (found.ok() && *found) return **found;
+    // Nothing recorded means nothing was made, unless a crash came between
+    // making it and recording it: only a replayed job can follow that.
+    if (found.ok() && !replaying_) return std::int64_t{0};
+  }
+  auto comments = api.ListComments(repo, pr);
+  if (!comments.ok()) return comments.error();
+  std::int64_t id = 0;
+  for (const Comment& c : *comments) {
+    if (c.body.find(kStatusMarker) != std::string::npos) id = c.id;
+  }
+  return id;
+}
+
+void Reporter::RememberStatusComment(const std::string& repo, std::int64_t pr, std::int64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Forgetting one costs a lookup in the index (or a search by the marker),
+    // never a second comment.
+    if (status_comments_.size() >= kPullsKept) status_comments_.erase(status_comments_.begin());
+    status_comments_[PrKey(repo, pr)] = id;
+  }
+  if (!index_) return;
+  if (Status st = index_->Remember(repo, pr, id); !st.ok()) {
+    LOG_WARN("cannot record the status comment; it is searched for by its marker next time",
+             {{"repo", repo}, {"pr", std::to_string(pr)}, {"error", st.error().ToString()}});
+  }
 }
 
 std::string Reporter::Render(const engine::QueueKey& key, const queue::Report& r, Time at) {

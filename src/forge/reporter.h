@@ -39,6 +39,7 @@
 #include "base/clock.h"
 #include "engine/ports.h"
 #include "engine/report_journal.h"
+#include "engine/status_comment_index.h"
 #include "forge/config_source.h"
 #include "forge/directory.h"
 
@@ -58,10 +59,14 @@ class Reporter final : public engine::ForgePort {
  public:
   // `journal` may be null (nothing survives the process); when given it must
   // outlive the Reporter, and its pending jobs are queued before any other.
+  // `index` may be null (each pull request's status comment is then searched
+  // for by its marker once per process); when given it must outlive the
+  // Reporter, and the search is made only by jobs replayed from the journal.
   // `configs` is read for the merge method on landing, and loaded when it has
   // nothing yet for the queue (a job replayed right after a restart).
   Reporter(ForgeDirectory& forges, ConfigSource& configs, const Clock& clock,
-           ReporterOptions options = {}, engine::ReportJournal* journal = nullptr);
+           ReporterOptions options = {}, engine::ReportJournal* journal = nullptr,
+           engine::StatusCommentIndex* index = nullptr);
   ~Reporter() override;
 
   // engine::ForgePort
@@ -102,6 +107,9 @@ class Reporter final : public engine::ForgePort {
   Status Land(ForgeApi& api, const engine::QueueKey& key, const queue::Report& r,
               const std::optional<engine::RepoConfig>& config);
   Status UpsertStatusComment(ForgeApi& api, const std::string& repo, std::int64_t pr, const std::string& text);
+  // The id of the pull request's status comment; 0 when it has none.
+  Result<std::int64_t> StatusCommentOf(ForgeApi& api, const std::string& repo, std::int64_t pr);
+  void RememberStatusComment(const std::string& repo, std::int64_t pr, std::int64_t id);
   std::string Render(const engine::QueueKey& key, const queue::Report& r, Time at);
   void Sleep(Duration d);
 
@@ -110,6 +118,9 @@ class Reporter final : public engine::ForgePort {
   const Clock& clock_;
   ReporterOptions options_;
   engine::ReportJournal* journal_;  // may be null
+  engine::StatusCommentIndex* index_;  // may be null
+  std::int64_t last_replayed_ = 0;     // journal ids up to this were left by a predecessor
+  bool replaying_ = false;             // the worker runs a replayed job (worker thread only)
 
   std::mutex append_mu_;  // held across journal append and queueing: ids ascend in queue order
   std::mutex mu_;

@@ -5,6 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <memory>
 #include <thread>
 
@@ -240,6 +243,74 @@ TEST_CASE("replaying a landing and a status update that already reached the forg
     for (const auto& c : w.BotComments(3)) landed += c.body.find(LandedText(squashed)) != std::string::npos;
     CHECK(landed == 1);
   }
+}
+
+// What a SQLite index does, in memory.
+class MemoryIndex final : public engine::StatusCommentIndex {
+ public:
+  Result<std::optional<std::int64_t>> Find(const std::string& repo, std::int64_t pr) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = ids_.find(repo + "#" + std::to_string(pr));
+    return it == ids_.end() ? std::optional<std::int64_t>() : std::optional(it->second);
+  }
+  Status Remember(const std::string& repo, std::int64_t pr, std::int64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ids_[repo + "#" + std::to_string(pr)] = id;
+    return Ok();
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::int64_t> ids_;
+};
+
+int CommentListings(FakeForge& fake) {
+  int n = 0;
+  for (const auto& r : fake.Requests()) n += r.rfind("GET ", 0) == 0 && r.find("/comments") != std::string::npos;
+  return n;
+}
+
+TEST_CASE("with a status comment index the reporter never lists comments, across a restart too") {
+  World w;
+  w.OpenPull(5);
+  MemoryIndex index;
+  {
+    forge::ForgeConfigSource configs(w.forges);
+    forge::Reporter reporter(w.forges, configs, w.clock, FastReporter(), &w.journal, &index);
+    reporter.Report(kKey, {5, queue::ReportKind::kQueued, queue::ReportReason::kAccepted});
+    reporter.Flush();
+  }
+  {
+    forge::ForgeConfigSource configs(w.forges);
+    forge::Reporter reporter(w.forges, configs, w.clock, FastReporter(), &w.journal, &index);
+    reporter.Report(kKey, {5, queue::ReportKind::kKicked, queue::ReportReason::kConflict});
+    reporter.Flush();
+  }
+  CHECK(CommentListings(w.fake) == 0);
+  auto bot = w.BotComments(5);
+  REQUIRE(bot.size() == 1);  // one status comment, edited by the second process
+  CHECK(bot[0].edits == 1);
+  CHECK(bot[0].body.find("**mergeyard: Kicked out of the queue**") != std::string::npos);
+}
+
+TEST_CASE("a replayed job searches for the status comment a crash left unrecorded") {
+  World w;
+  w.OpenPull(6);
+  MemoryIndex index;  // empty: the crash came between making the comment and recording it
+  w.fake.AddUserComment(6, "mergeyard-bot", std::string("**mergeyard: Queued**\n\n") + forge::kStatusMarker);
+  engine::ReportJob job;
+  job.kind = engine::ReportJob::Kind::kReport;
+  job.key = kKey;
+  job.report = {6, queue::ReportKind::kCancelled, queue::ReportReason::kClosed};
+  REQUIRE(w.journal.Append(job).ok());
+  forge::ForgeConfigSource configs(w.forges);
+  forge::Reporter reporter(w.forges, configs, w.clock, FastReporter(), &w.journal, &index);
+  reporter.Flush();
+  CHECK(CommentListings(w.fake) == 1);
+  auto bot = w.BotComments(6);
+  REQUIRE(bot.size() == 1);
+  CHECK(bot[0].body.find("Removed from the queue") != std::string::npos);
+  CHECK(**index.Find(kRepo, 6) == bot[0].id);
 }
 
 TEST_CASE("without a journal the Reporter works as before") {
