@@ -228,7 +228,7 @@ Status Apply(const std::string& name, const Setting& s, ServiceConfig* c) {
     (name == "local_executors" ? c->local_executors : c->http_threads) = n;
   } else if (name == "ci.poll_interval" || name == "ci.safety_poll_interval") {
     const auto d = ParseDuration(s.value);
-    if (!d || *d < kSecond) return bad("must be a duration of at least 1s, such as 30s or 5m");
+    if (!d || *d < 100) return bad("must be a duration of at least 100ms, such as 30s or 5m");
     (name == "ci.poll_interval" ? c->ci_poll_interval : c->ci_safety_poll_interval) = *d;
   } else if (name == "log.format") {
     if (s.value != "text" && s.value != "json") return bad("must be text or json");
