@@ -205,7 +205,7 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   engine::Engine* engine = p.engine.get();
   p.configs->SetTipOf([engine](const std::string& repo, const std::string& branch) {
     return engine->Tip({repo, branch});
-  });
+  }, &p.clock);
   p.queue_metrics = std::make_unique<api::QueueMetrics>(p.clock);
   p.engine->SetObserver(p.queue_metrics->Observer());
   p.engine->SetNewQueueConfig([configs](const engine::QueueKey& key) {
@@ -332,6 +332,7 @@ void Service::Stop() {
   // Answers that arrive from here on are not processed; Recover() re-issues
   // what they answered on the next start.
   p.async_git.reset();
+  p.ci.reset();  // its thread reads configurations, which asks the engine for tips
   if (p.exec) p.exec->Stop();
   p.reporter.reset();
   p.timers.reset();

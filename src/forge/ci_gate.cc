@@ -38,6 +38,7 @@ struct CiGate::Wait {
   Time next_poll = 0;
   Duration backoff = 0;                  // after failed polls, 0 when none
   bool cached = false;
+  bool resumed = false;                  // started before a restart: its wait is not the CI's duration
   std::string last_source;               // where the latest verdict on a required check came from
   bool decided = false;
   queue::RunFinished result;
@@ -99,8 +100,8 @@ void CiGate::Start(const engine::QueueKey& key, const queue::StartRun& run, engi
     if (w->run.started_at == 0) w->run.started_at = clock_.Now();
     w->sink = &sink;
     if (auto early = early_.find({key.repo, run.commit}); early != early_.end()) {
-      for (const CiCheck& c : early->second) ApplyLocked(*w, c, CiSource::kWebhook);
-      early_.erase(early);  // its place in early_order_ goes when it comes up
+      for (const auto& [name, c] : early->second.checks) ApplyLocked(*w, c, CiSource::kWebhook);
+      early_.erase(early);  // its place in early_order_ goes when it comes up (seq no longer matches)
     }
     waits_[{key, run.batch}] = std::move(w);  // Prepare, on the gate's thread, reads its configuration
   }
@@ -143,10 +144,14 @@ void CiGate::Observe(const std::string& repo, const std::vector<CiCheck>& checks
     if (heard[i]) continue;
     const std::pair<std::string, std::string> at{repo, checks[i].sha};
     auto [it, added] = early_.try_emplace(at);
-    it->second.push_back(checks[i]);
-    if (added) early_order_.push_back(at);
-    if (early_order_.size() > kEarlyCommitsKept) {
-      early_.erase(early_order_.front());
+    if (added) {
+      it->second.seq = ++early_seq_;
+      early_order_.push_back({at, it->second.seq});
+    }
+    it->second.checks[checks[i].name] = checks[i];  // the latest word per check
+    while (early_order_.size() > kEarlyCommitsKept) {
+      const auto& [oldest, seq] = early_order_.front();
+      if (auto o = early_.find(oldest); o != early_.end() && o->second.seq == seq) early_.erase(o);
       early_order_.pop_front();
     }
   }
@@ -244,7 +249,9 @@ void CiGate::FinishLocked(Wait& w, queue::RunFinished result) {
     verdicts_->With({source ? source : w.last_source, result.passed ? "pass" : "fail"}).Inc();
     const Duration waited = std::max<Time>(clock_.Now() - w.run.started_at, 0);
     wait_time_->Get().Observe(static_cast<double>(waited) / kSecond);
-    if (!source) {  // the CI answered: how long it takes
+    // How long the CI takes: learnt from webhooks only (a poll answers late,
+    // and a run resumed after a restart waited for the restart too).
+    if (!source && w.last_source == CiSourceName(CiSource::kWebhook) && !w.resumed) {
       auto& d = durations_[w.key.repo];
       d.push_back(waited);
       if (d.size() > kDurationsKept) d.pop_front();
@@ -274,7 +281,12 @@ Time CiGate::NextPollLocked(const Wait& w, Time now) const {
   Time next = now + interval;
   // While webhooks flow, a poll before the CI usually answers would only
   // find it still running: wait at least until most runs have answered.
-  if (webhooks && w.backoff == 0) next = std::max(next, w.run.started_at + ExpectedDurationLocked(w.key.repo));
+  if (webhooks && w.backoff == 0) {
+    Time expected = w.run.started_at + ExpectedDurationLocked(w.key.repo);
+    // A lost webhook is still found before the deadline fails the batch.
+    if (w.deadline > 0) expected = std::min(expected, w.deadline - options_.safety_poll_interval);
+    next = std::max(next, expected);
+  }
   return next;
 }
 
@@ -359,7 +371,8 @@ void CiGate::Prepare(const std::shared_ptr<Wait>& w) {
   w->required = std::move(required);
   w->deadline = w->run.started_at + w->config.checks.timeout;
   // A run started a while ago was waiting before a restart: poll at once.
-  w->next_poll = w->run.started_at + kSecond < now ? now : NextPollLocked(*w, now);
+  w->resumed = w->run.started_at + kSecond < now;
+  w->next_poll = w->resumed ? now : NextPollLocked(*w, now);
   w->backoff = 0;
   w->prepared = true;
   // Webhooks heard before the names were known may name other checks.

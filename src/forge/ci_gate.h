@@ -160,8 +160,13 @@ class CiGate final : public engine::RunPort {
   static constexpr std::size_t kDurationsKept = 32;
   static constexpr std::size_t kDurationsForExpected = 5;
   std::map<std::string, std::deque<Duration>> durations_;
-  std::map<std::pair<std::string, std::string>, std::vector<CiCheck>> early_;
-  std::deque<std::pair<std::string, std::string>> early_order_;  // oldest first
+  struct Early {
+    std::uint64_t seq = 0;                  // its entry in early_order_
+    std::map<std::string, CiCheck> checks;  // by name
+  };
+  std::map<std::pair<std::string, std::string>, Early> early_;
+  std::deque<std::pair<std::pair<std::string, std::string>, std::uint64_t>> early_order_;  // oldest first
+  std::uint64_t early_seq_ = 0;
   std::map<std::pair<std::string, std::string>, std::pair<Time, std::vector<std::string>>> protection_;
   std::vector<std::pair<std::string, std::string>> to_cancel_;  // (repo, sha) whose CI to cancel
   std::vector<Remembered> to_remember_;                         // passes for the verdict cache

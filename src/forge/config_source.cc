@@ -13,14 +13,19 @@ Result<LoadedConfig> ForgeConfigSource::Load(const std::string& repo, const std:
     tip_of = tip_of_;
   }
   const std::string commit = !at.empty() ? at : tip_of ? tip_of(repo, branch) : "";
+  const Time now = clock_ ? clock_->Now() : 0;
+  bool stale = false;
   if (!commit.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = by_tip_.find(queue); it != by_tip_.end() && it->second.first == commit) {
-      if (it->second.second.parse.ok()) last_good_[queue] = it->second.second.parse.config;
-      return it->second.second;
+    if (auto it = by_tip_.find(queue); it != by_tip_.end() && it->second.commit == commit) {
+      stale = at.empty() && clock_ && now - it->second.loaded_at > max_age_;
+      if (!stale) {
+        if (it->second.loaded.parse.ok()) last_good_[queue] = it->second.loaded.parse.config;
+        return it->second.loaded;
+      }
     }
   }
-  auto file = api->GetFile(repo, kConfigPath, commit.empty() ? branch : commit);
+  auto file = api->GetFile(repo, kConfigPath, commit.empty() || stale ? branch : commit);
   LoadedConfig out;
   if (!file.ok()) {
     if (file.error().code != ErrorCode::kNotFound) return file.error();
@@ -43,13 +48,15 @@ Result<LoadedConfig> ForgeConfigSource::Load(const std::string& repo, const std:
     if (it != by_blob_.end()) out.parse = it->second;
     if (out.parse.ok()) last_good_[queue] = out.parse.config;
   }
-  if (!commit.empty()) by_tip_[queue] = {commit, out};
+  if (!commit.empty()) by_tip_[queue] = {commit, now, out};
   return out;
 }
 
-void ForgeConfigSource::SetTipOf(TipOf tip_of) {
+void ForgeConfigSource::SetTipOf(TipOf tip_of, const Clock* clock, Duration max_age) {
   std::lock_guard<std::mutex> lock(mu_);
   tip_of_ = std::move(tip_of);
+  clock_ = clock;
+  max_age_ = max_age;
 }
 
 std::optional<engine::RepoConfig> ForgeConfigSource::LastGood(const std::string& repo,

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "base/clock.h"
 #include "engine/repo_config.h"
 #include "forge/directory.h"
 #include "forge/repo_config_parser.h"
@@ -46,8 +47,11 @@ class ForgeConfigSource final : public ConfigSource {
  public:
   explicit ForgeConfigSource(ForgeDirectory& forges, TipOf tip_of = nullptr)
       : forges_(forges), tip_of_(std::move(tip_of)) {}
-  // Sets tip_of after construction (the engine that knows tips is built later).
-  void SetTipOf(TipOf tip_of);
+  // Sets tip_of after construction (the engine that knows tips is built
+  // later). With `clock`, an answer older than `max_age` is read again, at
+  // the branch rather than the known tip: a lost push webhook leaves the
+  // known tip behind, and the file may have changed since.
+  void SetTipOf(TipOf tip_of, const Clock* clock = nullptr, Duration max_age = 10 * kMinute);
   Result<LoadedConfig> Load(const std::string& repo, const std::string& branch,
                             const std::string& at = "") override;
   std::optional<engine::RepoConfig> LastGood(const std::string& repo,
@@ -59,7 +63,14 @@ class ForgeConfigSource final : public ConfigSource {
   ForgeDirectory& forges_;
   mutable std::mutex mu_;
   TipOf tip_of_;
-  std::map<std::string, std::pair<std::string, LoadedConfig>> by_tip_;  // repo:branch -> (commit, what it held)
+  const Clock* clock_ = nullptr;
+  Duration max_age_ = 0;
+  struct AtTip {
+    std::string commit;
+    Time loaded_at = 0;
+    LoadedConfig loaded;
+  };
+  std::map<std::string, AtTip> by_tip_;  // repo:branch -> what the file was at that commit
   std::map<std::string, RepoConfigParse> by_blob_;
   std::map<std::string, engine::RepoConfig> last_good_;  // repo:branch
   int parses_ = 0;

@@ -1,5 +1,7 @@
 #include "forge/report_text.h"
 
+#include <cctype>
+
 namespace mergeyard::forge {
 
 namespace {
@@ -98,7 +100,9 @@ std::string ReportMessage(const queue::Report& r, const std::string& branch) {
     case ReportReason::kNone: return ReportHeadline(r.kind) + ".";  // written before reasons
     case ReportReason::kAccepted: return QueuedBy(r, "queued") + Position(r) + ".";
     case ReportReason::kAlreadyQueued:
-      return (r.actor.empty() ? "Already queued" : "@" + r.actor + ": already queued") + Position(r) + ".";
+      return (r.actor.empty() ? "Already queued" : "@" + r.actor + ": already queued") +
+             (r.priority != queue::kPriorityNormal ? ", now at priority " + PriorityName(r.priority) : "") +
+             Position(r) + ".";
     case ReportReason::kBatchStarted: return "Testing in batch #" + std::to_string(r.batch) + ".";
     case ReportReason::kTargetMoved:
       return "The target branch moved; rebuilding" + (r.commit.empty() ? "" : " on " + Short(r.commit)) + ".";

@@ -208,17 +208,19 @@ Result<std::int64_t> Reporter::StatusCommentOf(ForgeApi& api, const std::string&
   }
   if (index_) {
     auto found = index_->Find(repo, pr);
-    if (found.ok() && *found) return **found;
-    // Nothing recorded means nothing was made, unless a crash came between
-    // making it and recording it: only a replayed job can follow that.
-    if (found.ok() && !replaying_) return std::int64_t{0};
+    // Known, unless "none" was recorded and a crash may have come between
+    // making one and recording it: only a replayed job can follow that.
+    if (found.ok() && *found && (**found != 0 || !replaying_)) return **found;
   }
+  // Never looked for (a pull request new to the index, or one from before
+  // it existed): search once by the marker, and record what was found.
   auto comments = api.ListComments(repo, pr);
   if (!comments.ok()) return comments.error();
   std::int64_t id = 0;
   for (const Comment& c : *comments) {
     if (c.body.find(kStatusMarker) != std::string::npos) id = c.id;
   }
+  RememberStatusComment(repo, pr, id);
   return id;
 }
 
@@ -232,7 +234,7 @@ void Reporter::RememberStatusComment(const std::string& repo, std::int64_t pr, s
   }
   if (!index_) return;
   if (Status st = index_->Remember(repo, pr, id); !st.ok()) {
-    LOG_WARN("cannot record the status comment; it is searched for by its marker next time",
+    LOG_WARN("cannot record the status comment; it is searched for by its marker after a restart",
              {{"repo", repo}, {"pr", std::to_string(pr)}, {"error", st.error().ToString()}});
   }
 }
@@ -294,6 +296,17 @@ Status Reporter::SetHeadStatus(ForgeApi& api, const engine::QueueKey& key, const
   // request is closed rather than merged (squash, rebase).
   const bool kicked = r.kind == queue::ReportKind::kKicked;
   const bool merged = r.kind == queue::ReportKind::kMerged;
+  if (r.kind == queue::ReportKind::kQueued && !failed_head.empty() && r.head_sha == failed_head) {
+    // Queued again with the head it was kicked with: its failure no longer holds.
+    CommitStatus status;
+    status.sha = failed_head;
+    status.context = options_.status_context;
+    status.state = StatusState::kPending;
+    status.description = ReportHeadline(r.kind) + ": " + ReportSummaryLine(r, key.branch);
+    status.summary = Render(key, r, at);
+    status.target_url = DashboardLink(key.repo, 0);
+    return api.SetStatus(key.repo, status);  // still remembered: a landing sets success on it
+  }
   if (!kicked && !(merged && (!failed_head.empty() || lands_by_closing))) return Ok();
   auto pr = api.GetPullRequest(key.repo, r.pr);
   if (!pr.ok()) return pr.error();

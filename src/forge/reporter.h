@@ -61,7 +61,8 @@ class Reporter final : public engine::ForgePort {
   // outlive the Reporter, and its pending jobs are queued before any other.
   // `index` may be null (each pull request's status comment is then searched
   // for by its marker once per process); when given it must outlive the
-  // Reporter, and the search is made only by jobs replayed from the journal.
+  // Reporter, and the search is made once per pull request (and again by
+  // jobs replayed from the journal when none was recorded).
   // `configs` is read for the merge method on landing, and loaded when it has
   // nothing yet for the queue (a job replayed right after a restart).
   Reporter(ForgeDirectory& forges, ConfigSource& configs, const Clock& clock,
@@ -108,6 +109,7 @@ class Reporter final : public engine::ForgePort {
               const std::optional<engine::RepoConfig>& config);
   Status UpsertStatusComment(ForgeApi& api, const std::string& repo, std::int64_t pr, const std::string& text);
   // The id of the pull request's status comment; 0 when it has none.
+  // Records what it learns (0 too) in the map and the index.
   Result<std::int64_t> StatusCommentOf(ForgeApi& api, const std::string& repo, std::int64_t pr);
   void RememberStatusComment(const std::string& repo, std::int64_t pr, std::int64_t id);
   std::string Render(const engine::QueueKey& key, const queue::Report& r, Time at);

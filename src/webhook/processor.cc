@@ -219,7 +219,13 @@ void Processor::RememberPriority(const std::string& repo, std::int64_t pr, int p
 Result<std::string> Processor::OnPush(const forge::Push& p) {
   const std::string& repo = p.repo.full_name;
   const engine::QueueKey key{repo, p.branch};
-  if (!admitter_.KnowsQueue(key) || p.config_changed) {
+  // A known queue learns its new tip first, so that an admission running
+  // meanwhile reads the configuration at the new tip, not the old one.
+  const bool known = admitter_.KnowsQueue(key);
+  if (known) {
+    if (Status st = sink_.PostDurable(key, queue::TargetMoved{p.after}); !st.ok()) return st.error();
+  }
+  if (!known || p.config_changed) {
     auto loaded = configs_.Load(repo, p.branch, p.after);
     if (!loaded.ok()) return loaded.error();
     if (!loaded->present) return std::string("push to a branch without .mergeyard.yml");
@@ -231,7 +237,9 @@ Result<std::string> Processor::OnPush(const forge::Push& p) {
       if (!configs_.LastGood(repo, p.branch)) return std::string("push: invalid configuration");
     }
   }
-  if (Status st = sink_.PostDurable(key, queue::TargetMoved{p.after}); !st.ok()) return st.error();
+  if (!known) {
+    if (Status st = sink_.PostDurable(key, queue::TargetMoved{p.after}); !st.ok()) return st.error();
+  }
   return std::string("target moved");
 }
 

@@ -11,7 +11,7 @@
 //    ConfigChanged when the file changed and is valid (an invalid file keeps
 //    the last good configuration);
 //  - CI verdicts (status, check runs, pipelines...): handed to the CI gate,
-//    which drops those for commits no batch waits on.
+//    which keeps those for commits no batch waits on yet for a while.
 // A passing failure (forge or git down, or the engine not confirming that an
 // event is committed: EventSink::PostDurable) leaves the delivery pending and
 // it is retried with backoff; a delivery is marked handled only once the

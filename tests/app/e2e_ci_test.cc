@@ -77,8 +77,8 @@ void GoodAndBadByWebhooks(FakeFlavor flavor, bool check_runs = true, const std::
   CiE2eSetup setup;
   setup.config = ChecksYaml(3, required);
   setup.ci.check_runs = check_runs;
-  // The verdicts come after the batch waits for them (a verdict on a commit
-  // no batch waits for is dropped, and polling would only come in 10m).
+  // Verdicts that come before the batch waits are kept for it; a short CI
+  // delay still lets the test watch the batch wait.
   setup.ci.delay_ms = 300;
   setup.poll_interval = "10m";
   setup.safety_poll_interval = "10m";

@@ -143,6 +143,17 @@ class Results final : public engine::EventSink {
   std::vector<queue::RunFinished> finished;
 };
 
+// The system's time, moved forward by what a test skips.
+class ShiftedClock final : public Clock {
+ public:
+  Time Now() const override { return system_.Now() + shift_.load(); }
+  void Skip(Duration d) { shift_ += d; }
+
+ private:
+  SystemClock system_;
+  std::atomic<Duration> shift_{0};
+};
+
 const engine::QueueKey kKey{"acme/widgets", "main"};
 const std::string kSha(40, 'a');
 
@@ -172,7 +183,7 @@ struct Rig {
     gate->Start(kKey, queue::StartRun{batch, sha, started_at}, results);
   }
 
-  SystemClock clock;
+  ShiftedClock clock;
   metrics::Registry registry;
   ForgeDirectory forges;
   std::shared_ptr<ScriptedCi> ci;
@@ -189,6 +200,20 @@ engine::RepoConfig ChecksOnly(std::vector<std::string> required, Duration timeou
   c.checks.required = std::move(required);
   c.checks.timeout = timeout;
   return c;
+}
+
+// Waits until batches 1..n show their required checks (their configuration was read).
+bool WaitForPrepared(Rig& rig, int n) {
+  for (int i = 0; i < 500; ++i) {
+    int prepared = 0;
+    for (int b = 1; b <= n; ++b) {
+      auto v = rig.gate->View(kKey, b);
+      prepared += v && !v->checks.empty();
+    }
+    if (prepared == n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 // Whether /metrics counts one verdict from `source` with `result`.
@@ -274,17 +299,14 @@ TEST_CASE("while CI webhooks arrive, a batch is not polled before the repository
     o.safety_poll_interval = 50;  // ms: without what it learned, the gate would poll at once
     return o;
   }());
-  // Five runs the CI answered ten minutes after they started (restarted runs
-  // are polled at once; the poll finds their verdicts).
-  const Time ten_minutes_ago = rig.clock.Now() - 10 * kMinute;
-  for (int i = 1; i <= 5; ++i) {
-    const std::string sha(40, static_cast<char>('0' + i));
-    rig.ci->Report(Check(sha, "build", CiState::kSuccess));
-    rig.Start(i, sha, ten_minutes_ago);
-  }
+  // Five runs whose webhooks came ten minutes after they started.
+  for (int i = 1; i <= 5; ++i) rig.Start(i, std::string(40, static_cast<char>('0' + i)));
+  REQUIRE(WaitForPrepared(rig, 5));
+  rig.clock.Skip(10 * kMinute);
+  for (int i = 1; i <= 5; ++i)
+    rig.gate->Observe("acme/widgets", {Check(std::string(40, static_cast<char>('0' + i)), "build", CiState::kSuccess)});
   REQUIRE(rig.results.Await(5).size() == 5);
   const int polls = rig.ci->Polls();
-  rig.gate->Observe("acme/widgets", {Check(std::string(40, 'c'), "build", CiState::kSuccess)});  // webhooks flow
   rig.Start(6, kSha);
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   CHECK(rig.ci->Polls() == polls);  // the next poll is due ten minutes after it started

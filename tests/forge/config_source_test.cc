@@ -63,6 +63,27 @@ TEST_CASE("the configuration is read once per target commit, and again when the 
   CHECK(FileReads(fake) == 3);
 }
 
+TEST_CASE("an answer older than its age limit is read again at the branch: a lost push cannot keep it") {
+  ManualClock time(1'700'000'000'000);
+  SystemClock clock;
+  FakeForge fake(FakeFlavor::kGithub, kRepo);
+  const std::string tip = fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 2\n"}});
+  ForgeClient client = ConnectTo(fake, clock);
+  forge::ForgeDirectory forges;
+  forges.Add(client.api);
+  forge::ForgeConfigSource configs(forges);
+  configs.SetTipOf([&](const std::string&, const std::string&) { return tip; }, &time, 10 * kMinute);
+  REQUIRE(configs.Load(kRepo, "main").ok());
+  // Someone pushes a new file; its webhook is lost: the queue's tip stays.
+  fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 9\n"}});
+  time.Advance(5 * kMinute);
+  CHECK(configs.Load(kRepo, "main")->parse.config.queue.target_batch_size == 2);
+  CHECK(FileReads(fake) == 1);
+  time.Advance(6 * kMinute);
+  CHECK(configs.Load(kRepo, "main")->parse.config.queue.target_batch_size == 9);
+  CHECK(FileReads(fake) == 2);
+}
+
 TEST_CASE("without a known tip the branch is read every time") {
   SystemClock clock;
   FakeForge fake(FakeFlavor::kGitea, kRepo);

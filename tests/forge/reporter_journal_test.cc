@@ -270,7 +270,7 @@ int CommentListings(FakeForge& fake) {
   return n;
 }
 
-TEST_CASE("with a status comment index the reporter never lists comments, across a restart too") {
+TEST_CASE("with a status comment index a pull request's comments are searched once, not after a restart") {
   World w;
   w.OpenPull(5);
   MemoryIndex index;
@@ -286,7 +286,7 @@ TEST_CASE("with a status comment index the reporter never lists comments, across
     reporter.Report(kKey, {5, queue::ReportKind::kKicked, queue::ReportReason::kConflict});
     reporter.Flush();
   }
-  CHECK(CommentListings(w.fake) == 0);
+  CHECK(CommentListings(w.fake) == 1);  // the first time: it may have one from before the index
   auto bot = w.BotComments(5);
   REQUIRE(bot.size() == 1);  // one status comment, edited by the second process
   CHECK(bot[0].edits == 1);

@@ -323,18 +323,27 @@ TEST_CASE("a kicked pull request is told the failing step, the evidence and the 
   CHECK(statuses[0].state == "failure");
   CHECK(statuses[0].target_url == "http://dash.example/logs/5/unit");
 
-  // Retried and landed with the same head: its failure is cleared. Landing
-  // another pull request sets nothing on its head.
+  // Queued again with the same head: the failure gives way to pending.
+  queue::Report again{14, queue::ReportKind::kQueued, queue::ReportReason::kAccepted};
+  again.head_sha = head;
+  h.reporter.Report({CommandHarness::kRepo, "main"}, again);
+  h.reporter.Flush();
+  statuses = h.fake.Statuses();
+  REQUIRE(statuses.size() == 2);
+  CHECK(statuses[1].sha == head);
+  CHECK(statuses[1].state == "pending");
+
+  // Landed with that head: success.
   const std::string tip = h.fake.Commit("main", {{"f.txt", "f\n"}});
   h.reporter.Report({CommandHarness::kRepo, "main"},
                     {14, queue::ReportKind::kMerged, queue::ReportReason::kLanded, 9, tip});
   h.reporter.Flush();
   statuses = h.fake.Statuses();
-  REQUIRE(statuses.size() == 3);
-  CHECK(statuses[1].sha == head);
-  CHECK(statuses[1].state == "success");
-  CHECK(statuses[2].sha == tip);
-  CHECK(statuses[2].context == "mergeyard/batch");
+  REQUIRE(statuses.size() == 4);
+  CHECK(statuses[2].sha == head);
+  CHECK(statuses[2].state == "success");
+  CHECK(statuses[3].sha == tip);
+  CHECK(statuses[3].context == "mergeyard/batch");
 }
 
 TEST_CASE("a pull request kicked by a required check is told the check, the forge's word and its page") {
