@@ -113,6 +113,19 @@ class E2e {
     return text;
   }
 
+  // Whether a batch holding `pr` is testing, as the admin API shows the queue
+  // (the status comment does not follow progress).
+  bool Testing(std::int64_t pr, const std::string& branch = "main") {
+    const nlohmann::json q = Queue(branch);
+    if (!q.is_object() || !q.contains("batches")) return false;
+    for (const auto& b : q["batches"]) {
+      if (b.value("state", "") != "testing" || !b.contains("prs")) continue;
+      for (const auto& p : b["prs"])
+        if (p.is_number_integer() && p.get<std::int64_t>() == pr) return true;
+    }
+    return false;
+  }
+
   bool Merged(std::int64_t pr) { return StatusComment(pr).find("**mergeyard: Merged**") != std::string::npos; }
   bool Kicked(std::int64_t pr) {
     return StatusComment(pr).find("**mergeyard: Kicked out of the queue**") != std::string::npos;

@@ -117,7 +117,7 @@ TEST_CASE("a push to the target by someone else while a batch tests: rebuilt, no
   e.fake().Commit("main", {{"ci/test.sh", "sleep 2\n" + PipelineScript()}});
   e.OpenPull(1, {{"f1.txt", "one\n"}});
   REQUIRE(e.Comment(1, "!integrate") == 202);
-  REQUIRE(E2e::WaitFor([&] { return e.StatusComment(1).find("Testing") != std::string::npos; }, 30000));
+  REQUIRE(E2e::WaitFor([&] { return e.Testing(1); }, 30000));
   const std::string before = e.fake().Tip("main");
   const std::string after = e.fake().Commit("main", {{"other.txt", "someone else\n"}});
   REQUIRE(e.Push("main", before, after) == 202);
@@ -139,7 +139,7 @@ TEST_CASE("!integrate cancel during a run, and a new push to a queued pull reque
   e.OpenPull(2, {{"f2.txt", "two\n"}});
   e.OpenPull(3, {{"f3.txt", "three\n"}});
   REQUIRE(e.Comment(1, "!integrate") == 202);
-  REQUIRE(E2e::WaitFor([&] { return e.StatusComment(1).find("Testing") != std::string::npos; }, 30000));
+  REQUIRE(E2e::WaitFor([&] { return e.Testing(1); }, 30000));
   REQUIRE(e.Comment(2, "!integrate") == 202);
   REQUIRE(e.Comment(1, "!integrate cancel") == 202);
   INFO(e.serve().Log());

@@ -170,6 +170,8 @@ TEST_CASE("every command in the README is run by this test, the demo test or CI"
       {"bench/git/run.sh", "the benchmarks case"},
       {"bench/exec/run.sh build", "the benchmarks case"},
       {"build/bench/webhook/webhook_bench [--clients 1,4,8] [--seconds 5]", "the benchmarks case"},
+      {"bench/forge/run.sh", "the benchmarks case"},
+      {"bench/forge/run.sh [build] [--scale 240] [--mode both] [--verbose]", "the benchmarks case"},
   };
   for (const auto& c : ReadmeCommands()) {
     INFO("README command: " << c);
@@ -272,4 +274,7 @@ TEST_CASE("README: the benchmark commands run (small sizes) and print their tabl
   CHECK(s.Run("bench/git/run.sh", &out, "RUNS=1 SIZES=300 BUILD_DIR=" + BuildRoot()) == 0);
   INFO(out);
   CHECK(out.find("same tree") != std::string::npos);
+  out.clear();
+  CHECK(s.Run("bench/forge/run.sh " + BuildRoot() + " --prs 3 --mode webhooks", &out) == 0);
+  CHECK(out.find("| webhooks | ") != std::string::npos);
 }
