@@ -15,8 +15,11 @@ Result<std::optional<std::int64_t>> SqliteStatusComments::Find(const std::string
     SQLite::Statement q(db_.sql(), "SELECT comment_id FROM status_comments WHERE repo = ? AND pr = ?");
     q.bind(1, repo);
     q.bind(2, static_cast<int64_t>(pr));
-    if (!q.executeStep()) return std::optional<std::int64_t>();
-    return std::optional<std::int64_t>(q.getColumn(0).getInt64());
+    if (q.executeStep()) return std::optional<std::int64_t>(q.getColumn(0).getInt64());
+    // No row: none was made, if the table has known every one made.
+    SQLite::Statement c(db_.sql(), "SELECT complete FROM status_comments_coverage");
+    if (c.executeStep() && c.getColumn(0).getInt() != 0) return std::optional<std::int64_t>(0);
+    return std::optional<std::int64_t>();
   } catch (const std::exception& e) {
     return FromException("reading the status comment of " + repo + "#" + std::to_string(pr), e);
   }

@@ -1,7 +1,10 @@
 #pragma once
 // engine::StatusCommentIndex on the SQLite database: the status_comments
-// table of migrations/0006_status_comments.sql. Thread-safe: every call
-// holds the Database's mutex.
+// table of migrations/0006_status_comments.sql. In a database that reported
+// nothing before the table existed (a new installation), a pull request with
+// no row is known to have no status comment (Find answers 0); in an upgraded
+// one, Find answers nullopt and the reporter looks once. Thread-safe: every
+// call holds the Database's mutex.
 
 #include "base/clock.h"
 #include "engine/status_comment_index.h"
