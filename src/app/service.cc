@@ -192,6 +192,16 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   p.exec = std::move(*exec_stack);
   // Batches of repositories with `checks` also wait for their CI's verdicts.
   p.verdicts = std::make_unique<store::SqliteVerdictCache>(*p.db, p.clock);
+  // A batch whose tree already passed the required checks, in a repository
+  // with no pipeline, is not pushed: the forge's CI is not started for it
+  // (the CI gate reuses the verdict), and it lands from the mirror.
+  engine::VerdictCache* verdicts = p.verdicts.get();
+  p.git->SetBatchPushWanted([configs, verdicts](const engine::QueueKey& key, const std::string& tree) {
+    auto config = configs->LastGood(key.repo, key.branch);
+    if (!config || !config->checks.active() || !config->pipeline.empty() || config->checks.from_branch_protection)
+      return true;
+    return !verdicts->Find(key.repo, tree, config->checks.required).ok();
+  });
   exec::GitCliWorkspace* trees = &p.exec->workspace();
   p.ci = std::make_unique<forge::CiGate>(
       p.exec->run_port(), p.forges, eo.configs, p.clock, p.verdicts.get(),

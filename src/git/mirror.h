@@ -57,9 +57,12 @@ class Mirror {
   // `loose_limit` > 0 overrides gc.auto (tests).
   Status CollectGarbage(int loose_limit = 0);
 
+  // Points the mirror's own `ref` at `sha` (created or moved), which keeps
+  // the commit from gc.
+  Status SetLocalRef(const std::string& ref, const std::string& sha);
+
  private:
   explicit Mirror(RepoPtr repo) : repo_(std::move(repo)) {}
-  Status SetLocalRef(const std::string& ref, const std::string& sha);
   RepoPtr repo_;
 };
 

@@ -166,7 +166,12 @@ Result<queue::BatchBuilt> MirrorGitPort::BuildLocked(RepoMirror& m, const engine
     out.conflicts.push_back(std::move(mc));
   }
   if (built->merged.empty()) return out;  // every entry conflicted
-  if (auto st = m.mirror->ForcePush(m.remote, built->commit, BatchRef(build.batch)); !st) {
+  if (push_wanted_ && !push_wanted_(key, built->tree)) {
+    // Kept under the same ref locally: reachable (no gc takes it) until dropped.
+    if (auto st = m.mirror->SetLocalRef(BatchRef(build.batch), built->commit); !st) return st.error();
+    LOG_INFO("git: batch not pushed: nothing on the forge needs it",
+             {{"repo", key.repo}, {"batch", std::to_string(build.batch)}, {"commit", built->commit}});
+  } else if (auto st = m.mirror->ForcePush(m.remote, built->commit, BatchRef(build.batch)); !st) {
     return st.error();
   }
   out.commit = built->commit;

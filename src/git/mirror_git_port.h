@@ -16,6 +16,7 @@
 // Calls for one repository are serialised; calls for different repositories
 // may run in parallel. Answers are posted before the call returns.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,6 +45,14 @@ class MirrorGitPort final : public engine::GitPort {
   MirrorGitPort(std::string data_dir, const RemoteResolver& resolver, const Clock& clock,
                 Identity committer = {}, int gc_every = 50);
   ~MirrorGitPort() override;
+
+  // Whether a batch commit with `tree` must be pushed to the forge (its
+  // mergeyard/batch/<id> branch, which starts the forge's CI). Answer false
+  // only when nothing on the forge needs it: the commit stays in the mirror,
+  // is tested from it and lands from it. Called on the git worker's thread.
+  using BatchPushWanted = std::function<bool(const engine::QueueKey& key, const std::string& tree)>;
+  // REQUIRES: called before the port is first used.
+  void SetBatchPushWanted(BatchPushWanted wanted) { push_wanted_ = std::move(wanted); }
 
   // engine::GitPort
   void Build(const engine::QueueKey& key, const queue::BuildBatch& build,
@@ -88,6 +97,7 @@ class MirrorGitPort final : public engine::GitPort {
   Identity committer_;
   std::mutex mu_;  // guards mirrors_
   std::map<std::string, std::unique_ptr<RepoMirror>> mirrors_;
+  BatchPushWanted push_wanted_;  // unset: every batch is pushed
 };
 
 }  // namespace mergeyard::git

@@ -90,6 +90,29 @@ TEST_CASE("build fetches pull-request heads from the forge and pushes the batch 
   CHECK(std::filesystem::exists(*path + "/HEAD"));
 }
 
+TEST_CASE("a batch nothing on the forge needs is built in the mirror and not pushed") {
+  Fixture f;
+  std::string asked_tree;
+  f.port->SetBatchPushWanted([&](const engine::QueueKey& key, const std::string& tree) {
+    CHECK(key == f.key);
+    asked_tree = tree;
+    return false;
+  });
+  auto pr1 = f.Pr(1, "a.txt", Lines(20, {{2, "one"}}));
+  f.port->Build(f.key, f.Batch(8, {pr1}), f.sink);
+  auto built = f.sink.Last<queue::BatchBuilt>();
+  REQUIRE(built.commit.size() == 40);
+  CHECK(f.ForgeRef("refs/heads/mergeyard/batch/8").empty());  // no branch: the forge's CI does not start
+  auto path = f.port->MirrorPath("acme/widget");
+  REQUIRE(path.ok());
+  CHECK(Sh("git -C " + Quote(*path) + " rev-parse " + built.commit + "^{tree}") == asked_tree);
+  CHECK(Sh("git -C " + Quote(*path) + " rev-parse refs/heads/mergeyard/batch/8") == built.commit);  // kept from gc
+  // It still lands, from the mirror.
+  f.port->Land(f.key, {8, built.commit, f.Tip(), {1}}, f.sink);
+  CHECK(f.sink.Last<queue::LandResult>().landed);
+  CHECK(f.Tip() == built.commit);
+}
+
 TEST_CASE("a conflicting entry is left out with its paths; with_tip tells tip from batch conflicts") {
   Fixture f;
   auto pr1 = f.Pr(1, "a.txt", Lines(20, {{5, "one"}}));
