@@ -26,7 +26,8 @@
 //
 // Verdict cache: when the batch commit's tree already passed the same
 // required checks in the repository, the checks count as passed at once
-// (the CI the push started is cancelled) and nothing waits.
+// (any CI a push of it started is cancelled; the service does not push such
+// a batch in a repository without pipeline) and nothing waits.
 //
 // Thread-safe; forge calls run on the gate's own thread, never the caller's.
 
