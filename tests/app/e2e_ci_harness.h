@@ -95,25 +95,14 @@ class CiE2e {
 
   // Pull request #n from branch pr<n> adding `files`; returns its head.
   std::string OpenPull(std::int64_t n, const std::map<std::string, std::string>& files) {
-    const std::string head = fake_.Commit("pr" + std::to_string(n), files);
-    FakePull p;
-    p.number = n;
-    p.head_branch = "pr" + std::to_string(n);
-    fake_.AddPull(p);
-    return head;
+    return OpenPullOn(fake_, n, files);
   }
   // `author` comments on `pr`; the forge delivers its webhook. The HTTP status.
   int Comment(std::int64_t pr, const std::string& text, const std::string& author = "wendy") {
     return fake_.AddUserComment(pr, author, text);
   }
 
-  std::string StatusComment(std::int64_t pr) {
-    std::string text;
-    for (const auto& c : fake_.Comments(pr)) {
-      if (c.body.find("<!-- mergeyard:status -->") != std::string::npos) text = c.body;
-    }
-    return text;
-  }
+  std::string StatusComment(std::int64_t pr) { return StatusCommentOn(fake_, pr); }
   // Every comment on `pr`, with its author and how often it was edited.
   std::string AllComments(std::int64_t pr) {
     std::string text;
@@ -266,17 +255,7 @@ class CiE2e {
   }
 
   // Rows of the service's history (kind, pr, data), oldest first.
-  std::vector<E2e::HistoryRow> History() {
-    std::vector<E2e::HistoryRow> out;
-    SQLite::Database db(dir() + "/data/mergeyard.db", SQLite::OPEN_READONLY);
-    db.setBusyTimeout(5000);
-    SQLite::Statement q(db, "SELECT kind, pr, data_json FROM history ORDER BY id");
-    while (q.executeStep()) {
-      out.push_back({q.getColumn(0).getString(), q.getColumn(1).isNull() ? 0 : q.getColumn(1).getInt64(),
-                     nlohmann::json::parse(q.getColumn(2).getString())});
-    }
-    return out;
-  }
+  std::vector<HistoryRow> History() { return HistoryIn(dir()); }
   // How many history rows of `kind` name `pr`.
   int Ends(const std::string& kind, std::int64_t pr) {
     int n = 0;
@@ -284,17 +263,7 @@ class CiE2e {
     return n;
   }
 
-  std::string Git(const std::string& args) {
-    const std::string cmd = "git -C '" + fake_.git_dir() + "' " + args + " 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    pclose(p);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
+  std::string Git(const std::string& args) { return GitIn(fake_.git_dir(), args); }
   std::vector<std::string> Lines(const std::string& args) {
     std::vector<std::string> out;
     std::stringstream ss(Git(args));

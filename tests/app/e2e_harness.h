@@ -37,6 +37,61 @@ inline std::string QueueYaml(const std::string& queue_settings) {
          "    timeout: 2m\n";
 }
 
+// What both end-to-end harnesses read of the forge and the service.
+
+// Pull request #n from branch pr<n> adding `files` on `fake`; returns its head.
+inline std::string OpenPullOn(FakeForge& fake, std::int64_t n, const std::map<std::string, std::string>& files) {
+  const std::string head = fake.Commit("pr" + std::to_string(n), files);
+  FakePull p;
+  p.number = n;
+  p.head_branch = "pr" + std::to_string(n);
+  fake.AddPull(p);
+  return head;
+}
+
+// The text of mergeyard's status comment on `pr` ("" when none yet).
+inline std::string StatusCommentOn(FakeForge& fake, std::int64_t pr) {
+  std::string text;
+  for (const auto& c : fake.Comments(pr)) {
+    if (c.body.find("<!-- mergeyard:status -->") != std::string::npos) text = c.body;
+  }
+  return text;
+}
+
+// A row of the service's history: its kind ("batch", "merged", "kicked",
+// "cancelled"), pr and data.
+struct HistoryRow {
+  std::string kind;
+  std::int64_t pr = 0;
+  nlohmann::json data;
+};
+
+// The history the service in `dir` stored, oldest first.
+inline std::vector<HistoryRow> HistoryIn(const std::string& dir) {
+  std::vector<HistoryRow> out;
+  SQLite::Database db(dir + "/data/mergeyard.db", SQLite::OPEN_READONLY);
+  db.setBusyTimeout(5000);
+  SQLite::Statement q(db, "SELECT kind, pr, data_json FROM history ORDER BY id");
+  while (q.executeStep()) {
+    out.push_back({q.getColumn(0).getString(), q.getColumn(1).isNull() ? 0 : q.getColumn(1).getInt64(),
+                   nlohmann::json::parse(q.getColumn(2).getString())});
+  }
+  return out;
+}
+
+// `git <args>` in the repository `git_dir`, its output without the last newlines.
+inline std::string GitIn(const std::string& git_dir, const std::string& args) {
+  const std::string cmd = "git -C '" + git_dir + "' " + args + " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
 class E2e {
  public:
   explicit E2e(const std::string& queue_settings) : fake_(FakeFlavor::kGithub, kE2eRepo) {
@@ -62,12 +117,7 @@ class E2e {
 
   // A pull request #n from branch pr<n> adding `files`; returns its head.
   std::string OpenPull(std::int64_t n, const std::map<std::string, std::string>& files) {
-    const std::string head = fake_.Commit("pr" + std::to_string(n), files);
-    FakePull p;
-    p.number = n;
-    p.head_branch = "pr" + std::to_string(n);
-    fake_.AddPull(p);
-    return head;
+    return OpenPullOn(fake_, n, files);
   }
 
   // `author` comments on `pr`: the forge delivers the signed issue_comment
@@ -97,13 +147,7 @@ class E2e {
   int Deliver(const std::string& event, const std::string& body) { return fake_.SendWebhook(event, body); }
 
   // The text of mergeyard's status comment on `pr` ("" when none yet).
-  std::string StatusComment(std::int64_t pr) {
-    std::string text;
-    for (const auto& c : fake_.Comments(pr)) {
-      if (c.body.find("<!-- mergeyard:status -->") != std::string::npos) text = c.body;
-    }
-    return text;
-  }
+  std::string StatusComment(std::int64_t pr) { return StatusCommentOn(fake_, pr); }
   // Every comment mergeyard posted on `pr`, joined.
   std::string AllComments(std::int64_t pr) {
     std::string text;
@@ -141,24 +185,9 @@ class E2e {
     return done();
   }
 
-  // The queue's history as the service stored it, oldest first: each row's
-  // kind ("batch", "merged", "kicked", "cancelled"), pr and data.
-  struct HistoryRow {
-    std::string kind;
-    std::int64_t pr = 0;
-    nlohmann::json data;
-  };
-  std::vector<HistoryRow> History() {
-    std::vector<HistoryRow> out;
-    SQLite::Database db(dir() + "/data/mergeyard.db", SQLite::OPEN_READONLY);
-    db.setBusyTimeout(5000);
-    SQLite::Statement q(db, "SELECT kind, pr, data_json FROM history ORDER BY id");
-    while (q.executeStep()) {
-      out.push_back({q.getColumn(0).getString(), q.getColumn(1).isNull() ? 0 : q.getColumn(1).getInt64(),
-                     nlohmann::json::parse(q.getColumn(2).getString())});
-    }
-    return out;
-  }
+  // The queue's history as the service stored it, oldest first.
+  using HistoryRow = testing::HistoryRow;
+  std::vector<HistoryRow> History() { return HistoryIn(dir()); }
 
   // The queue of `branch` as the admin API shows it (GET
   // /api/v1/repos/{repo}/queue): entries, batches with their state ("testing",
@@ -177,17 +206,7 @@ class E2e {
   }
 
   // `git <args>` in the fake's repository.
-  std::string Git(const std::string& args) {
-    const std::string cmd = "git -C '" + fake_.git_dir() + "' " + args + " 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    pclose(p);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
+  std::string Git(const std::string& args) { return GitIn(fake_.git_dir(), args); }
   std::vector<std::string> FilesOnMain() {
     std::vector<std::string> out;
     std::stringstream ss(Git("ls-tree --name-only refs/heads/main"));

@@ -23,19 +23,31 @@ int FileReads(FakeForge& fake) {
   }));
 }
 
+// A forge of `flavor` whose main holds .mergeyard.yml with target_batch_size
+// 2 (at `first`), and the directory a ForgeConfigSource reads it through.
+struct Site {
+  explicit Site(FakeFlavor flavor = FakeFlavor::kGithub)
+      : fake(flavor, kRepo),
+        first(fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 2\n"}})),
+        client(ConnectTo(fake, clock)) {
+    forges.Add(client.api);
+  }
+  SystemClock clock;
+  FakeForge fake;
+  std::string first;
+  ForgeClient client;
+  forge::ForgeDirectory forges;
+};
+
 }  // namespace
 
 TEST_SUITE("forge") {
 
 TEST_CASE("the configuration is read once per target commit, and again when the target moves") {
-  SystemClock clock;
-  FakeForge fake(FakeFlavor::kGithub, kRepo);
-  const std::string first = fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 2\n"}});
-  ForgeClient client = ConnectTo(fake, clock);
-  forge::ForgeDirectory forges;
-  forges.Add(client.api);
-  std::map<std::string, std::string> tips = {{"acme/widgets:main", first}};
-  forge::ForgeConfigSource configs(forges, [&](const std::string& repo, const std::string& branch) {
+  Site site;
+  FakeForge& fake = site.fake;
+  std::map<std::string, std::string> tips = {{"acme/widgets:main", site.first}};
+  forge::ForgeConfigSource configs(site.forges, [&](const std::string& repo, const std::string& branch) {
     return tips[repo + ":" + branch];
   });
   for (int i = 0; i < 3; ++i) {
@@ -65,13 +77,10 @@ TEST_CASE("the configuration is read once per target commit, and again when the 
 
 TEST_CASE("an answer older than its age limit is read again at the branch: a lost push cannot keep it") {
   ManualClock time(1'700'000'000'000);
-  SystemClock clock;
-  FakeForge fake(FakeFlavor::kGithub, kRepo);
-  const std::string tip = fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 2\n"}});
-  ForgeClient client = ConnectTo(fake, clock);
-  forge::ForgeDirectory forges;
-  forges.Add(client.api);
-  forge::ForgeConfigSource configs(forges);
+  Site site;
+  FakeForge& fake = site.fake;
+  const std::string tip = site.first;
+  forge::ForgeConfigSource configs(site.forges);
   configs.SetTipOf([&](const std::string&, const std::string&) { return tip; }, &time, 10 * kMinute);
   REQUIRE(configs.Load(kRepo, "main").ok());
   // Someone pushes a new file; its webhook is lost: the queue's tip stays.
@@ -85,16 +94,11 @@ TEST_CASE("an answer older than its age limit is read again at the branch: a los
 }
 
 TEST_CASE("without a known tip the branch is read every time") {
-  SystemClock clock;
-  FakeForge fake(FakeFlavor::kGitea, kRepo);
-  fake.Commit("main", {{".mergeyard.yml", "queue:\n  target_batch_size: 2\n"}});
-  ForgeClient client = ConnectTo(fake, clock);
-  forge::ForgeDirectory forges;
-  forges.Add(client.api);
-  forge::ForgeConfigSource configs(forges);
+  Site site(FakeFlavor::kGitea);
+  forge::ForgeConfigSource configs(site.forges);
   REQUIRE(configs.Load(kRepo, "main").ok());
   REQUIRE(configs.Load(kRepo, "main").ok());
-  CHECK(FileReads(fake) == 2);
+  CHECK(FileReads(site.fake) == 2);
   CHECK(configs.parses() == 1);  // the same blob is parsed once
 }
 
