@@ -13,7 +13,7 @@ namespace mergeyard::exec {
 ExecService::ExecService(ServiceOptions options, const Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
-      cas_(options_.data_dir + "/cas"),
+      cas_(options_.data_dir + "/cas", options_.cas_max_bytes),
       cache_(options_.data_dir + "/action_cache.jsonl") {
   // Unique per start: ids stored in the persistent cache never collide.
   char prefix[32];
@@ -111,6 +111,16 @@ core::Submitted ExecService::Submit(const core::Action& action, core::SubmitOpti
   }
   Run(d);
   return s;
+}
+
+std::optional<core::ActionResult> ExecService::CachedResult(const std::string& digest) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cache_.Get(digest);
+}
+
+void ExecService::CacheResult(const std::string& digest, const core::ActionResult& result) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cache_.Put(digest, result);
 }
 
 bool ExecService::Leave(core::WaiterId waiter) {

@@ -10,6 +10,7 @@
 // <data_dir>/action_cache.jsonl, <data_dir>/logs/<execution>.log (live logs).
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -32,6 +33,8 @@ namespace mergeyard::exec {
 struct ServiceOptions {
   core::BackendConfig backend;
   std::string data_dir;
+  // The content store's size limit (logs and REAPI blobs); 0: unbounded.
+  std::int64_t cas_max_bytes = 0;
   Duration tick = 100;  // how often timers are checked
   // repo -> URL a remote executor fetches it from (sent with assignments).
   std::function<std::optional<std::string>(const std::string& repo)> fetch_url;
@@ -56,6 +59,10 @@ class ExecService {
   // returned Submitted) or the waiter leaves first.
   core::Submitted Submit(const core::Action& action, core::SubmitOptions opts, OutcomeFn done);
   bool Leave(core::WaiterId waiter);
+  // The action cache by backend digest (core::ActionDigest), for the REAPI
+  // ActionCache service. CacheResult stores what a client reports.
+  std::optional<core::ActionResult> CachedResult(const std::string& digest);
+  void CacheResult(const std::string& digest, const core::ActionResult& result);
 
   std::optional<core::ExecutionView> View(const core::ExecutionId& id);
   // Blocks until the execution is completed or cancelled, or `timeout` passed.
