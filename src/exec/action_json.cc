@@ -106,6 +106,20 @@ Result<core::Action> ParseAction(const json& j) {
     a.cache_failures = j["cache_failures"].get<bool>();
   }
   if (j.contains("tree") && j["tree"].is_string()) a.input.tree = j["tree"].get<std::string>();
+  if (j.contains("cacheable")) {
+    if (!j["cacheable"].is_boolean()) return Invalid("cacheable must be a boolean");
+    a.cacheable = j["cacheable"].get<bool>();
+  }
+  if (j.contains("remote") && !j["remote"].is_null()) {
+    const json& r = j["remote"];
+    if (!r.is_object() || !r.value("action_hash", json()).is_string() ||
+        !r.value("action_size", json()).is_number_integer())
+      return Invalid("remote must be {\"instance\", \"action_hash\", \"action_size\"}");
+    a.has_remote = true;
+    a.remote.instance = r.value("instance", "");
+    a.remote.action_hash = r["action_hash"].get<std::string>();
+    a.remote.action_size = r["action_size"].get<std::int64_t>();
+  }
   return a;
 }
 
@@ -158,6 +172,10 @@ json ActionToJson(const core::Action& a) {
   j["resources"] = res;
   if (a.has_input)
     j["input"] = {{"repo", a.input.repo}, {"commit", a.input.commit}, {"paths", a.input.paths}};
+  if (!a.cacheable) j["cacheable"] = false;
+  if (a.has_remote)
+    j["remote"] = {{"instance", a.remote.instance}, {"action_hash", a.remote.action_hash},
+                   {"action_size", a.remote.action_size}};
   j["tree"] = a.input.tree;
   return j;
 }

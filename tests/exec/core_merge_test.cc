@@ -85,6 +85,30 @@ TEST_CASE("a passing result is cached and a later submission answers at once") {
   CHECK(s2.waiter == 0);
 }
 
+TEST_CASE("a submission that skips the cache runs even though a cached result exists") {
+  Harness h;
+  h.AddExecutor("x1");
+  h.Submit(MakeAction("t"));
+  auto as = h.Schedule();
+  REQUIRE(h.backend.Complete(as[0].lease, Exit(0), h.now));
+  auto again = h.Submit(MakeAction("t"), SubmitOptions{.skip_cache = true});
+  CHECK(again.status == SubmitStatus::kQueued);
+  as = h.Schedule();
+  REQUIRE(as.size() == 1);  // started, not answered from the cache at schedule time
+  CHECK(as[0].execution == again.execution);
+}
+
+TEST_CASE("a result of an action that is not cacheable never enters the cache") {
+  Harness h;
+  h.AddExecutor("x1");
+  Action a = MakeAction("t");
+  a.cacheable = false;
+  h.Submit(a);
+  auto as = h.Schedule();
+  REQUIRE(h.backend.Complete(as[0].lease, Exit(0), h.now));
+  CHECK(h.Submit(a).status == SubmitStatus::kQueued);
+}
+
 TEST_CASE("failures are not cached unless the action says so") {
   Harness h;
   h.AddExecutor("x1");

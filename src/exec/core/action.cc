@@ -43,7 +43,12 @@ std::string CanonicalEncoding(const Action& a) {
   return out;
 }
 
-std::string ActionDigest(const Action& action) { return Sha256Hex(CanonicalEncoding(action)); }
+std::string ActionDigest(const Action& action) {
+  if (action.has_remote)
+    return "reapi:" + action.remote.instance + ":" + action.remote.action_hash + "/" +
+           std::to_string(action.remote.action_size);
+  return Sha256Hex(CanonicalEncoding(action));
+}
 
 std::string PathsTreeDigest(std::vector<std::pair<std::string, std::string>> entries) {
   std::sort(entries.begin(), entries.end());

@@ -43,6 +43,17 @@ struct ActionInput {
   bool operator==(const ActionInput&) const = default;
 };
 
+// An action of the Remote Execution API (DESIGN.md section 8): the executor
+// reads the Action, its Command and its input root from the CAS instead of
+// checking out a commit, and answers with a REAPI ActionResult message stored
+// in the CAS (ActionResult.outputs_digest: its hash). See ActionDigest.
+struct RemoteActionRef {
+  std::string instance;          // REAPI instance name
+  std::string action_hash;       // SHA-256 of the Action message
+  std::int64_t action_size = 0;
+  bool operator==(const RemoteActionRef&) const = default;
+};
+
 struct Action {
   std::string name;                           // step name; keys learned sizing
   std::vector<std::string> command;           // argv
@@ -56,13 +67,18 @@ struct Action {
   std::string group;                          // fairness group; default: input.repo
   int priority = 0;                           // higher runs first inside a group
   bool cache_failures = false;                // failing results enter the cache too
+  bool cacheable = true;                      // false: no result enters the cache (REAPI do_not_cache)
+  bool has_remote = false;                    // a REAPI action: `remote` says which
+  RemoteActionRef remote;
 };
 
 // The canonical byte encoding described above.
 std::string CanonicalEncoding(const Action& action);
 
 // Hex SHA-256 of CanonicalEncoding(action). REQUIRES: input.tree resolved
-// when has_input.
+// when has_input. A REAPI action (has_remote) is keyed by its client's
+// digest instead: "reapi:<instance>:<hash>/<size>", so one digest in one
+// instance is one cache entry and one in-flight execution.
 std::string ActionDigest(const Action& action);
 
 // The input tree id of a step that declares `inputs`: entries are

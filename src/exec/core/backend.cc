@@ -78,6 +78,7 @@ Submitted Backend::Submit(const Action& action, const std::string& digest, Submi
   Entry fresh;
   fresh.id = next_entry_++;
   fresh.digest = digest;
+  fresh.skip_cache = opts.skip_cache;
   fresh.action = action;
   if (fresh.action.group.empty())
     fresh.action.group = action.has_input && !action.input.repo.empty() ? action.input.repo : "default";
@@ -172,7 +173,7 @@ void Backend::FinishEntry(Entry& entry, const ExecutionId& winner, const ActionR
                           bool cached, const std::string& reason, Time now) {
   const int shared = static_cast<int>(entry.waiters.size());
   if (result && !cached && result->error.empty() &&
-      (result->passed() || entry.action.cache_failures))
+      entry.action.cacheable && (result->passed() || entry.action.cache_failures))
     cache_.Put(entry.digest, *result);
   for (WaiterId w : entry.waiters) {
     Notice n;

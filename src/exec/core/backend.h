@@ -55,7 +55,7 @@ enum class ExecState { kQueued, kRunning, kCompleted, kCancelled };
 const char* ExecStateName(ExecState s);
 
 struct SubmitOptions {
-  bool skip_cache = false;  // do not answer from the action cache
+  bool skip_cache = false;  // do not answer from the action cache, now or when it would start
   bool no_merge = false;    // never join or be joined (flaky re-run, opt-out)
 };
 
@@ -199,6 +199,7 @@ class Backend {
     std::string digest;
     Action action;
     bool mergeable = true;
+    bool skip_cache = false;  // submitted with skip_cache: a cached result never answers it
     std::set<WaiterId> waiters;
     int joined_count = 0;
     ExecutionId primary;

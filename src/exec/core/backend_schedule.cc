@@ -85,7 +85,7 @@ FairQueue::Fit Backend::Fit(const std::string& exec_id, std::string* chosen) {
   Entry* entry = EntryOf(*ex);
   if (!entry) return FairQueue::Fit::kDrop;
   if (entry->waiters.empty()) return FairQueue::Fit::kSkip;  // stale: the grace timer decides
-  if (!ex->hedge) {
+  if (!ex->hedge && !entry->skip_cache) {
     auto hit = cache_.Get(entry->digest);
     if (hit && hit->passed()) return FairQueue::Fit::kDrop;  // answered meanwhile: never run
   }
