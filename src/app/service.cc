@@ -187,6 +187,11 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   eo.public_url = p.PublicUrl();
   eo.local_executor = config.local_executors > 0;
   eo.local.capacity.cpu = config.local_executors;
+  eo.cas_max_bytes = config.cas_max_bytes;
+  eo.reapi.listen = config.reapi_listen;
+  eo.reapi.token = config.reapi_token;
+  eo.reapi.tls_cert_file = config.reapi_tls_cert_file;
+  eo.reapi.tls_key_file = config.reapi_tls_key_file;
   auto exec_stack = exec::ExecStack::Start(eo, p.clock);
   if (!exec_stack.ok()) return Internal("cannot start the execution backend: " + exec_stack.error().ToString());
   p.exec = std::move(*exec_stack);

@@ -9,6 +9,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "exec/action_json.h"
+
 extern char** environ;
 
 namespace mergeyard::app {
@@ -31,6 +33,11 @@ constexpr Key kKeys[] = {
     {"webhook_secret", "MERGEYARD_WEBHOOK_SECRET", true},
     {"local_executors", "MERGEYARD_LOCAL_EXECUTORS", false},
     {"http_threads", "MERGEYARD_HTTP_THREADS", false},
+    {"reapi_listen", "MERGEYARD_REAPI_LISTEN", false},
+    {"reapi_token", "MERGEYARD_REAPI_TOKEN", true},
+    {"reapi_tls_cert_file", "MERGEYARD_REAPI_TLS_CERT_FILE", false},
+    {"reapi_tls_key_file", "MERGEYARD_REAPI_TLS_KEY_FILE", false},
+    {"cas_max_size", "MERGEYARD_CAS_MAX_SIZE", false},
     {"log.format", "MERGEYARD_LOG_FORMAT", false},
     {"log.level", "MERGEYARD_LOG_LEVEL", false},
     {"ci.poll_interval", "MERGEYARD_CI_POLL_INTERVAL", false},
@@ -203,8 +210,17 @@ Status Apply(const std::string& name, const Setting& s, ServiceConfig* c) {
       {"gitlab.webhook_secret", &c->gitlab.webhook_secret}, {"gitea.url", &c->gitea.url},
       {"gitea.token", &c->gitea.token}, {"gitea.webhook_secret", &c->gitea.webhook_secret},
       {"github.clone_url", &c->github.clone_url}, {"gitlab.clone_url", &c->gitlab.clone_url},
-      {"gitea.clone_url", &c->gitea.clone_url}, {"listen", &c->listen}};
+      {"gitea.clone_url", &c->gitea.clone_url}, {"listen", &c->listen},
+      {"reapi_listen", &c->reapi_listen}, {"reapi_token", &c->reapi_token},
+      {"reapi_tls_cert_file", &c->reapi_tls_cert_file}, {"reapi_tls_key_file", &c->reapi_tls_key_file}};
   if (name == "listen" && !ValidListen(s.value)) return bad("must be host:port");
+  if (name == "reapi_listen" && !s.value.empty() && !ValidListen(s.value)) return bad("must be host:port");
+  if (name == "cas_max_size") {
+    auto bytes = exec::ParseMemory(nlohmann::json(s.value));
+    if (!bytes || *bytes < (1 << 20)) return bad("must be a size of at least 1MiB, such as 10GiB");
+    c->cas_max_bytes = *bytes;
+    return Ok();
+  }
   if (name.ends_with("clone_url")) {
     if (!s.value.empty() && !ValidUrl(s.value) && !s.value.starts_with("file://") && !s.value.starts_with("/")) {
       return bad("must be an http(s):// or file:// URL or an absolute path");
@@ -279,6 +295,11 @@ std::string ServiceConfig::ToString() const {
     << "webhook_secret: " << Secret(webhook_secret) << "\n"
     << "local_executors: " << local_executors << "\n"
     << "http_threads: " << http_threads << "\n"
+    << "reapi_listen: " << reapi_listen << "\n"
+    << "reapi_token: " << Secret(reapi_token) << "\n"
+    << "reapi_tls_cert_file: " << reapi_tls_cert_file << "\n"
+    << "reapi_tls_key_file: " << reapi_tls_key_file << "\n"
+    << "cas_max_size: " << cas_max_bytes << "\n"
     << "ci.poll_interval: " << FormatDuration(ci_poll_interval) << "\n"
     << "ci.safety_poll_interval: " << FormatDuration(ci_safety_poll_interval) << "\n"
     << "log.format: " << (log_format == LogFormat::kJson ? "json" : "text") << "\n"

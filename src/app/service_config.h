@@ -4,6 +4,7 @@
 // key), then overridden by MERGEYARD_* environment variables (DESIGN.md
 // section 5), so a container or a test can run without a file.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -56,6 +57,14 @@ struct ServiceConfig {
   // while the repository's CI sends no webhooks, and while it does.
   Duration ci_poll_interval = 30 * kSecond;
   Duration ci_safety_poll_interval = 5 * kMinute;
+  // Remote Execution API (DESIGN.md section 8): the gRPC listener (empty:
+  // off), its bearer token (empty: no auth) and optional TLS.
+  std::string reapi_listen;
+  std::string reapi_token;                 // secret
+  std::string reapi_tls_cert_file, reapi_tls_key_file;
+  // The content store (step logs, REAPI blobs): least recently used blobs
+  // are evicted beyond this many bytes.
+  std::int64_t cas_max_bytes = 10LL << 30;
   LogFormat log_format = LogFormat::kText;
   LogLevel log_level = LogLevel::kInfo;
 
@@ -74,7 +83,8 @@ struct ServiceConfig {
 // _EXECUTOR_TOKEN, _WEBHOOK_SECRET, _GITHUB_APP_ID, _GITHUB_PRIVATE_KEY_FILE,
 // _GITHUB_TOKEN, _GITHUB_URL, _GITLAB_TOKEN, _GITLAB_URL, _GITEA_TOKEN,
 // _GITEA_URL, _LOCAL_EXECUTORS, _HTTP_THREADS, _LOG_FORMAT, _LOG_LEVEL,
-// _CI_POLL_INTERVAL, _CI_SAFETY_POLL_INTERVAL. Each secret may also
+// _CI_POLL_INTERVAL, _CI_SAFETY_POLL_INTERVAL, _REAPI_LISTEN, _REAPI_TOKEN,
+// _REAPI_TLS_CERT_FILE, _REAPI_TLS_KEY_FILE, _CAS_MAX_SIZE. Each secret may also
 // be given as a file: the `<key>_file` YAML key or the `<VAR>_FILE` variable
 // (e.g. MERGEYARD_ADMIN_TOKEN_FILE); the file's content, less trailing
 // whitespace, is the secret. A variable beats the file's key.

@@ -16,15 +16,27 @@ Result<std::unique_ptr<ExecStack>> ExecStack::Start(ExecStackOptions o, const Cl
   so.backend = o.backend;
   so.data_dir = o.data_dir;
   so.fetch_url = o.fetch_url;
+  so.cas_max_bytes = o.cas_max_bytes;
   s->service_ = std::make_unique<ExecService>(so, clock);
   if (Status st = s->service_->Start(); !st) return st.error();
   if (o.local_executor) {
     LocalExecutorOptions lo = o.local;
     if (lo.scratch_dir.empty()) lo.scratch_dir = o.data_dir + "/scratch";
+    s->local_blobs_ = std::make_unique<reapi::LocalBlobAccess>(s->service_->content());
+    s->local_reapi_ = std::make_unique<reapi::ActionRunner>(*s->local_blobs_, lo.id, lo.sandbox, clock);
+    lo.remote = s->local_reapi_.get();
     s->local_ = std::make_unique<LocalExecutor>(*s->service_, s->workspace_.get(), lo);
     s->local_->Start();
     LOG_INFO("local executor started",
              {{"isolation", lo.sandbox && BwrapAvailable() ? "bwrap" : "process-group"}});
+  }
+  if (!o.reapi.listen.empty()) {
+    auto server = reapi::Server::Start(o.reapi, *s->service_);
+    if (!server) return server.error();
+    s->reapi_server_ = std::move(*server);
+    LOG_INFO("REAPI server listening", {{"listen", o.reapi.listen}, {"port", std::to_string(s->reapi_server_->port())},
+                                        {"auth", o.reapi.token.empty() ? "none" : "bearer token"},
+                                        {"tls", o.reapi.tls_cert_file.empty() ? "off" : "on"}});
   }
   auto links = LogLinks::LoadOrCreate(o.data_dir + "/log-link.key");
   if (!links) return links.error();
@@ -45,6 +57,7 @@ void ExecStack::Stop() {
   if (stopped_) return;
   stopped_ = true;
   run_port_.reset();
+  if (reapi_server_) reapi_server_->Stop();
   if (local_) local_->Stop();
   if (service_) service_->Stop();
 }

@@ -23,6 +23,8 @@
 #include "exec/http_routes.h"
 #include "exec/local_executor.h"
 #include "exec/pipeline_run_port.h"
+#include "exec/reapi/action_runner.h"
+#include "exec/reapi/server.h"
 
 namespace mergeyard::exec {
 
@@ -35,6 +37,8 @@ struct ExecStackOptions {
   bool local_executor = true;
   LocalExecutorOptions local;           // scratch_dir defaults under data_dir
   core::BackendConfig backend;
+  std::int64_t cas_max_bytes = 0;       // content store size limit (logs, REAPI blobs); 0: none
+  reapi::ServerOptions reapi;           // reapi.listen empty: no REAPI server
 };
 
 class ExecStack {
@@ -47,6 +51,8 @@ class ExecStack {
   engine::RunPort& run_port() { return *run_port_; }
   ExecService& service() { return *service_; }
   GitCliWorkspace& workspace() { return *workspace_; }
+  // The REAPI server, or null when reapi.listen is not set.
+  reapi::Server* reapi_server() { return reapi_server_.get(); }
   void Stop();
 
  private:
@@ -54,7 +60,10 @@ class ExecStack {
   ExecStackOptions options_;
   std::unique_ptr<GitCliWorkspace> workspace_;
   std::unique_ptr<ExecService> service_;
+  std::unique_ptr<reapi::LocalBlobAccess> local_blobs_;
+  std::unique_ptr<reapi::ActionRunner> local_reapi_;
   std::unique_ptr<LocalExecutor> local_;
+  std::unique_ptr<reapi::Server> reapi_server_;
   std::unique_ptr<LogLinks> log_links_;
   std::unique_ptr<PipelineRunPort> run_port_;
   bool stopped_ = false;

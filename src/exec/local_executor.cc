@@ -106,6 +106,7 @@ void LocalExecutor::RunOne(core::Assignment a) {
   StepEnv env;
   env.checkouts = checkouts_;
   env.scratch_dir = options_.scratch_dir;
+  env.remote = options_.remote;
   env.executor_id = options_.id;
   env.sandbox = options_.sandbox;
   env.clock = &service_.clock();

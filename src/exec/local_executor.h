@@ -24,6 +24,7 @@ struct LocalExecutorOptions {
   std::map<std::string, std::string> labels = {{"os", "linux"}};
   bool sandbox = true;               // use bwrap when available
   std::string scratch_dir;           // for steps without input
+  RemoteActionRunner* remote = nullptr;  // runs REAPI actions; null: they fail
   Duration poll_wait = 500;
 };
 

@@ -22,8 +22,9 @@ std::string FindBwrap() {
 }
 
 std::vector<std::string> SandboxArgv(const std::string& bwrap, const RunSpec& spec) {
+  const std::string& root = spec.writable_root.empty() ? spec.workdir : spec.writable_root;
   std::vector<std::string> a = {bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                                "--tmpfs", "/tmp", "--bind", spec.workdir, spec.workdir,
+                                "--tmpfs", "/tmp", "--bind", root, root,
                                 "--chdir", spec.workdir, "--unshare-pid", "--unshare-ipc",
                                 "--unshare-uts", "--die-with-parent"};
   if (!spec.network) a.push_back("--unshare-net");
@@ -88,6 +89,19 @@ RunOutcome RunProcess(const RunSpec& spec, const Clock& clock) {
     out.error = "cannot open log " + spec.log_path;
     return out;
   }
+  int out_fd = log_fd, err_fd = log_fd;
+  if (!spec.stdout_path.empty()) out_fd = open(spec.stdout_path.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
+  if (!spec.stderr_path.empty()) err_fd = open(spec.stderr_path.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
+  auto close_fds = [&] {
+    if (out_fd != log_fd && out_fd >= 0) close(out_fd);
+    if (err_fd != log_fd && err_fd >= 0) close(err_fd);
+    close(log_fd);
+  };
+  if (out_fd < 0 || err_fd < 0) {
+    close_fds();
+    out.error = "cannot open the step's stdout or stderr file";
+    return out;
+  }
   // Resolve the program on the scrubbed PATH before forking (no allocation after fork).
   Time start = clock.Now();
   // Signals stay blocked across fork until the child has reset every handler
@@ -99,7 +113,7 @@ RunOutcome RunProcess(const RunSpec& spec, const Clock& clock) {
   pid_t pid = fork();
   if (pid != 0) pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (pid < 0) {
-    close(log_fd);
+    close_fds();
     out.error = std::string("fork failed: ") + std::strerror(errno);
     return out;
   }
@@ -111,8 +125,8 @@ RunOutcome RunProcess(const RunSpec& spec, const Clock& clock) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     setpgid(0, 0);
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
     if (chdir(spec.workdir.c_str()) != 0) _exit(126);
@@ -132,7 +146,7 @@ RunOutcome RunProcess(const RunSpec& spec, const Clock& clock) {
     _exit(127);
   }
   setpgid(pid, pid);  // also in the parent: no race with the first kill
-  close(log_fd);
+  close_fds();
   Time last_beat = start;
   Time term_sent = 0;
   int status = 0;

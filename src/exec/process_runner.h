@@ -23,11 +23,13 @@ struct RunSpec {
   std::vector<std::string> argv;
   std::map<std::string, std::string> env;   // declared variables (added to the scrubbed base)
   std::string workdir;                      // writable; must exist
+  std::string writable_root;                // the tree the sandbox makes writable; empty: workdir
   Duration timeout = 30 * kMinute;
   bool sandbox = true;
   bool network = false;
   std::int64_t memory_limit_bytes = 0;      // RLIMIT_AS backstop; 0: none
   std::string log_path;
+  std::string stdout_path, stderr_path;     // when set: the step's stdout / stderr go there, not to the log
   const std::atomic<bool>* cancel = nullptr;
   std::function<void()> heartbeat;          // called about every heartbeat_every while running
   Duration heartbeat_every = 1 * kSecond;

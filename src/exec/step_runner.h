@@ -14,8 +14,21 @@
 
 namespace mergeyard::exec {
 
+// Runs REAPI actions (core::Action::has_remote): fetches the input root from
+// a CAS, runs the Command, uploads the outputs. exec/reapi implements it.
+class RemoteActionRunner {
+ public:
+  virtual ~RemoteActionRunner() = default;
+  // `scratch` is an empty directory of this run's own, removed afterwards by
+  // the caller. Same contract as RunAssignment otherwise.
+  virtual core::ActionResult Run(const core::Assignment& a, const std::string& scratch,
+                                 const std::string& log_path, const std::atomic<bool>* cancel,
+                                 const std::function<void()>& heartbeat) = 0;
+};
+
 struct StepEnv {
   CheckoutProvider* checkouts = nullptr;  // null: actions with an input fail
+  RemoteActionRunner* remote = nullptr;   // null: REAPI actions fail
   std::string scratch_dir;                // empty working directories go here
   std::string executor_id;
   bool sandbox = true;
