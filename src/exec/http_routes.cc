@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "exec/action_json.h"
 #include "exec/http_json.h"
+#include "exec/reapi/cas.h"
 
 namespace mergeyard::exec {
 namespace {
@@ -132,6 +133,35 @@ void Register(ExecService& service, const httplib::Request& req, httplib::Respon
   SendJson(res, {{"executor_id", info.id}});
 }
 
+// Executors read and write content-store blobs (REAPI inputs and outputs):
+// GET and HEAD 200 with the bytes / 404; PUT stores the body when its
+// SHA-256 is the one in the path (else 422, nothing kept).
+void RegisterBlobRoutes(httplib::Server& server, ContentStore& cas, const std::string& token) {
+  server.Get(R"(/api/v1/blobs/([0-9a-f]{64}))", Guard(token, [&cas](const httplib::Request& req, httplib::Response& res) {
+               const std::string hash = req.matches[1];
+               auto size = cas.SizeOf(hash);
+               if (!size) return SendError(res, 404, "not_found", "no blob " + hash);
+               const std::int64_t total = *size;
+               res.set_content_provider(
+                   static_cast<std::size_t>(total), "application/octet-stream",
+                   [&cas, hash](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                     auto chunk = cas.Read(hash, static_cast<std::int64_t>(offset),
+                                           static_cast<std::int64_t>(std::min<std::size_t>(length, 1 << 20)));
+                     if (!chunk || chunk->empty()) return false;
+                     return sink.write(chunk->data(), chunk->size());
+                   });
+             }));
+  server.Put(R"(/api/v1/blobs/([0-9a-f]{64}))", Guard(token, [&cas](const httplib::Request& req, httplib::Response& res) {
+               const std::string hash = req.matches[1];
+               if (cas.Has(hash)) return SendJson(res, json::object());
+               std::string actual = reapi::DigestOf(req.body).hash();
+               if (actual != hash) return SendError(res, 422, "digest_mismatch", "the body's SHA-256 is " + actual);
+               auto stored = cas.Put(req.body);
+               if (!stored) return SendError(res, 500, "internal", stored.error().message);
+               SendJson(res, json::object());
+             }));
+}
+
 void RegisterExecutorRoutes(httplib::Server& server, ExecService& service, const std::string& token,
                             Duration lease, Duration grace) {
   server.Post("/api/v1/executors/register",
@@ -166,6 +196,7 @@ void RegisterExecutorRoutes(httplib::Server& server, ExecService& service, const
                 if (!s) return SendError(res, 404, "lease_lost", s.error().message);
                 SendJson(res, json::object());
               }));
+  RegisterBlobRoutes(server, service.content(), token);
   server.Post(R"(/api/v1/leases/([^/]+)/complete)", Guard(token, [&service](const httplib::Request& req, httplib::Response& res) {
                 auto body = ParseJsonObject(req, res);
                 if (!body) return;

@@ -14,6 +14,7 @@
 #include "exec/action_json.h"
 #include "exec/git_cli_workspace.h"
 #include "exec/local_executor.h"
+#include "exec/reapi/remote_blob_access.h"
 #include "exec/step_runner.h"
 
 namespace mergeyard::exec {
@@ -50,6 +51,9 @@ class Executor {
  public:
   Executor(const RemoteExecutorOptions& o, const std::atomic<bool>& stop)
       : o_(o), stop_(stop), clock_(),
+        blob_cache_(o.work_dir + "/cas", o.cas_max_bytes),
+        blobs_(blob_cache_, o.server, o.token),
+        reapi_runner_(blobs_, o.id, o.sandbox, clock_),
         workspace_([this](const std::string& repo) -> std::optional<std::string> {
                      return o_.work_dir + "/mirrors/" + FileNameFor(repo) + ".git";
                    },
@@ -64,6 +68,10 @@ class Executor {
   int Run() {
     std::filesystem::create_directories(o_.work_dir + "/logs");
     std::filesystem::create_directories(o_.work_dir + "/scratch");
+    if (Status s = blob_cache_.Open(); !s) {
+      LOG_ERROR("cannot open the blob cache", {{"error", s.error().message}});
+      return 1;
+    }
     Connection conn(o_.server, o_.token);
     Duration backoff = 200;
     bool registered = false;
@@ -155,6 +163,7 @@ class Executor {
     };
     StepEnv env;
     env.checkouts = &workspace_;
+    env.remote = &reapi_runner_;
     env.scratch_dir = o_.work_dir + "/scratch";
     env.executor_id = o_.id;
     env.sandbox = o_.sandbox;
@@ -198,6 +207,9 @@ class Executor {
   RemoteExecutorOptions o_;
   const std::atomic<bool>& stop_;
   SystemClock clock_;
+  ContentStore blob_cache_;           // REAPI inputs, hard-linked into action roots
+  reapi::RemoteBlobAccess blobs_;
+  reapi::ActionRunner reapi_runner_;
   std::mutex mu_;
   std::map<std::string, std::string> urls_;
   GitCliWorkspace workspace_;

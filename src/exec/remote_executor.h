@@ -5,9 +5,12 @@
 // own bare mirrors from the assignment's fetch_url), renews the lease while
 // the step runs, streams the log, and uploads the result. A lease the server
 // refuses to renew stops the step. Lost connections are retried; a result is
-// re-sent until the server answers (accepted or refused).
+// re-sent until the server answers (accepted or refused). REAPI actions take
+// their inputs from the server's blobs through a local cache (work_dir/cas)
+// and send their outputs back (reapi/remote_blob_access.h).
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -25,6 +28,7 @@ struct RemoteExecutorOptions {
   std::string work_dir;               // mirrors, worktrees, logs
   bool sandbox = true;
   Duration poll_wait = 10 * kSecond;
+  std::int64_t cas_max_bytes = 4LL << 30;  // the local blob cache (REAPI inputs) under work_dir/cas
 };
 
 // Runs until *stop becomes true. Returns a process exit code: 0 after a stop,
