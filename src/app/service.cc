@@ -192,6 +192,9 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   eo.reapi.token = config.reapi_token;
   eo.reapi.tls_cert_file = config.reapi_tls_cert_file;
   eo.reapi.tls_key_file = config.reapi_tls_key_file;
+  eo.reapi_remote.remote = config.reapi_remote;
+  eo.reapi_remote.instance = config.reapi_instance;
+  eo.reapi_remote.token = config.reapi_remote_token.empty() ? config.reapi_token : config.reapi_remote_token;
   auto exec_stack = exec::ExecStack::Start(eo, p.clock);
   if (!exec_stack.ok()) return Internal("cannot start the execution backend: " + exec_stack.error().ToString());
   p.exec = std::move(*exec_stack);
@@ -256,12 +259,17 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceConfig& config) {
   }));
   p.http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   exec::ExecService* exec_service = &p.exec->service();
+  const exec::reapi::Counters* reapi_counters =
+      p.exec->reapi_server() ? &p.exec->reapi_server()->counters() : nullptr;  // null: no REAPI server
   const Clock* clock = &p.clock;
-  p.http.Get("/metrics", [engine, exec_service, clock](const httplib::Request&, httplib::Response& res) {
-    res.set_content(api::RenderMetrics(*engine, exec_service, metrics::Default(), *clock), api::kMetricsContentType);
+  p.http.Get("/metrics", [engine, exec_service, clock, reapi_counters](const httplib::Request&,
+                                                                       httplib::Response& res) {
+    res.set_content(api::RenderMetrics(*engine, exec_service, metrics::Default(), *clock, reapi_counters),
+                    api::kMetricsContentType);
   });
   p.exec->Mount(p.http, exec::ApiTokens{config.admin_token, config.executor_token});
   api::AdminDeps deps{p.engine.get(), p.store.get(), &p.forges, &p.exec->service()};
+  deps.reapi = reapi_counters;
   deps.admission = p.admission.get();
   deps.ci = p.ci.get();
   api::MountAdminApi(p.http, deps, {config.admin_token, config.public_url});

@@ -37,6 +37,9 @@ constexpr Key kKeys[] = {
     {"reapi_token", "MERGEYARD_REAPI_TOKEN", true},
     {"reapi_tls_cert_file", "MERGEYARD_REAPI_TLS_CERT_FILE", false},
     {"reapi_tls_key_file", "MERGEYARD_REAPI_TLS_KEY_FILE", false},
+    {"reapi_remote", "MERGEYARD_REAPI_REMOTE", false},
+    {"reapi_instance", "MERGEYARD_REAPI_INSTANCE", false},
+    {"reapi_remote_token", "MERGEYARD_REAPI_REMOTE_TOKEN", true},
     {"cas_max_size", "MERGEYARD_CAS_MAX_SIZE", false},
     {"log.format", "MERGEYARD_LOG_FORMAT", false},
     {"log.level", "MERGEYARD_LOG_LEVEL", false},
@@ -212,7 +215,12 @@ Status Apply(const std::string& name, const Setting& s, ServiceConfig* c) {
       {"github.clone_url", &c->github.clone_url}, {"gitlab.clone_url", &c->gitlab.clone_url},
       {"gitea.clone_url", &c->gitea.clone_url}, {"listen", &c->listen},
       {"reapi_listen", &c->reapi_listen}, {"reapi_token", &c->reapi_token},
-      {"reapi_tls_cert_file", &c->reapi_tls_cert_file}, {"reapi_tls_key_file", &c->reapi_tls_key_file}};
+      {"reapi_tls_cert_file", &c->reapi_tls_cert_file}, {"reapi_tls_key_file", &c->reapi_tls_key_file},
+      {"reapi_remote", &c->reapi_remote}, {"reapi_instance", &c->reapi_instance},
+      {"reapi_remote_token", &c->reapi_remote_token}};
+  if (name == "reapi_remote" && !s.value.empty() && s.value.find("://") != std::string::npos &&
+      !s.value.starts_with("grpc://") && !s.value.starts_with("grpcs://"))
+    return bad("must be grpc://host:port or grpcs://host:port");
   if (name == "listen" && !ValidListen(s.value)) return bad("must be host:port");
   if (name == "reapi_listen" && !s.value.empty() && !ValidListen(s.value)) return bad("must be host:port");
   if (name == "cas_max_size") {
@@ -299,6 +307,9 @@ std::string ServiceConfig::ToString() const {
     << "reapi_token: " << Secret(reapi_token) << "\n"
     << "reapi_tls_cert_file: " << reapi_tls_cert_file << "\n"
     << "reapi_tls_key_file: " << reapi_tls_key_file << "\n"
+    << "reapi_remote: " << reapi_remote << "\n"
+    << "reapi_instance: " << reapi_instance << "\n"
+    << "reapi_remote_token: " << Secret(reapi_remote_token) << "\n"
     << "cas_max_size: " << cas_max_bytes << "\n"
     << "ci.poll_interval: " << FormatDuration(ci_poll_interval) << "\n"
     << "ci.safety_poll_interval: " << FormatDuration(ci_safety_poll_interval) << "\n"

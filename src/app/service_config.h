@@ -62,6 +62,12 @@ struct ServiceConfig {
   std::string reapi_listen;
   std::string reapi_token;                 // secret
   std::string reapi_tls_cert_file, reapi_tls_key_file;
+  // Pipeline steps on an external REAPI engine instead of this machine
+  // (empty: off): grpc://host:port or grpcs://host:port, its instance name,
+  // and the token sent to it (reapi_remote_token; when unset, reapi_token,
+  // so DESIGN.md's `reapi_token_file` alone also works).
+  std::string reapi_remote, reapi_instance;
+  std::string reapi_remote_token;          // secret
   // The content store (step logs, REAPI blobs): least recently used blobs
   // are evicted beyond this many bytes.
   std::int64_t cas_max_bytes = 10LL << 30;
@@ -84,7 +90,8 @@ struct ServiceConfig {
 // _GITHUB_TOKEN, _GITHUB_URL, _GITLAB_TOKEN, _GITLAB_URL, _GITEA_TOKEN,
 // _GITEA_URL, _LOCAL_EXECUTORS, _HTTP_THREADS, _LOG_FORMAT, _LOG_LEVEL,
 // _CI_POLL_INTERVAL, _CI_SAFETY_POLL_INTERVAL, _REAPI_LISTEN, _REAPI_TOKEN,
-// _REAPI_TLS_CERT_FILE, _REAPI_TLS_KEY_FILE, _CAS_MAX_SIZE. Each secret may also
+// _REAPI_TLS_CERT_FILE, _REAPI_TLS_KEY_FILE, _REAPI_REMOTE, _REAPI_INSTANCE,
+// _REAPI_REMOTE_TOKEN, _CAS_MAX_SIZE. Each secret may also
 // be given as a file: the `<key>_file` YAML key or the `<VAR>_FILE` variable
 // (e.g. MERGEYARD_ADMIN_TOKEN_FILE); the file's content, less trailing
 // whitespace, is the secret. A variable beats the file's key.

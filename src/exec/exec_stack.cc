@@ -19,7 +19,24 @@ Result<std::unique_ptr<ExecStack>> ExecStack::Start(ExecStackOptions o, const Cl
   so.cas_max_bytes = o.cas_max_bytes;
   s->service_ = std::make_unique<ExecService>(so, clock);
   if (Status st = s->service_->Start(); !st) return st.error();
-  if (o.local_executor) {
+  if (!o.reapi_remote.remote.empty()) {
+    if (!o.reapi_remote.mirror_of) o.reapi_remote.mirror_of = o.mirror_of;
+    auto engine = reapi::EngineClient::Create(o.reapi_remote);
+    if (!engine) return engine.error();
+    s->engine_ = std::move(*engine);
+    LocalExecutorOptions lo = o.local;
+    lo.id = "reapi-remote";
+    lo.capacity = core::Resources{1024, 0, {}};  // the engine schedules; this only bounds what is in flight
+    lo.scratch_dir = o.data_dir + "/scratch";
+    lo.runner = [engine = s->engine_.get()](const core::Assignment& a, const std::string& log,
+                                             const std::atomic<bool>* cancel, const std::function<void()>& beat) {
+      return engine->Run(a, log, cancel, beat);
+    };
+    s->local_ = std::make_unique<LocalExecutor>(*s->service_, s->workspace_.get(), lo);
+    s->local_->Start();
+    LOG_INFO("pipeline steps run on a REAPI engine",
+             {{"remote", o.reapi_remote.remote}, {"instance", o.reapi_remote.instance}});
+  } else if (o.local_executor) {
     LocalExecutorOptions lo = o.local;
     if (lo.scratch_dir.empty()) lo.scratch_dir = o.data_dir + "/scratch";
     s->local_blobs_ = std::make_unique<reapi::LocalBlobAccess>(s->service_->content());

@@ -24,6 +24,7 @@
 #include "exec/local_executor.h"
 #include "exec/pipeline_run_port.h"
 #include "exec/reapi/action_runner.h"
+#include "exec/reapi/engine_client.h"
 #include "exec/reapi/server.h"
 
 namespace mergeyard::exec {
@@ -39,6 +40,9 @@ struct ExecStackOptions {
   core::BackendConfig backend;
   std::int64_t cas_max_bytes = 0;       // content store size limit (logs, REAPI blobs); 0: none
   reapi::ServerOptions reapi;           // reapi.listen empty: no REAPI server
+  // reapi_remote.remote set: pipeline steps run on that REAPI engine; its
+  // executor replaces the local one (mirror_of defaults to this mirror_of).
+  reapi::EngineClientOptions reapi_remote;
 };
 
 class ExecStack {
@@ -53,6 +57,8 @@ class ExecStack {
   GitCliWorkspace& workspace() { return *workspace_; }
   // The REAPI server, or null when reapi.listen is not set.
   reapi::Server* reapi_server() { return reapi_server_.get(); }
+  // The client of the external REAPI engine, or null without reapi_remote.
+  reapi::EngineClient* engine_client() { return engine_.get(); }
   void Stop();
 
  private:
@@ -64,6 +70,7 @@ class ExecStack {
   std::unique_ptr<reapi::ActionRunner> local_reapi_;
   std::unique_ptr<LocalExecutor> local_;
   std::unique_ptr<reapi::Server> reapi_server_;
+  std::unique_ptr<reapi::EngineClient> engine_;
   std::unique_ptr<LogLinks> log_links_;
   std::unique_ptr<PipelineRunPort> run_port_;
   bool stopped_ = false;

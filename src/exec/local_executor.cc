@@ -113,8 +113,11 @@ void LocalExecutor::RunOne(core::Assignment a) {
   auto heartbeat = [&] {
     if (!service_.Renew(a.lease)) cancel->store(true);  // the lease is gone: stop
   };
-  core::ActionResult result =
-      RunAssignment(a, env, service_.LiveLogPath(a.execution), cancel.get(), heartbeat);
+  const std::string log_path = service_.LiveLogPath(a.execution);
+  core::ActionResult result = options_.runner
+                                  ? options_.runner(a, log_path, cancel.get(), heartbeat)
+                                  : RunAssignment(a, env, log_path, cancel.get(), heartbeat);
+  if (options_.runner && result.executor.empty()) result.executor = options_.id;
   if (!cancel->load()) {
     Status s = service_.Complete(a.lease, result);
     if (!s) LOG_INFO("result refused", {{"execution", a.execution}, {"reason", s.error().message}});

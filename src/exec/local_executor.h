@@ -25,6 +25,7 @@ struct LocalExecutorOptions {
   bool sandbox = true;               // use bwrap when available
   std::string scratch_dir;           // for steps without input
   RemoteActionRunner* remote = nullptr;  // runs REAPI actions; null: they fail
+  StepRunnerFn runner;               // set: runs every assignment instead of this machine
   Duration poll_wait = 500;
 };
 

@@ -26,6 +26,12 @@ class RemoteActionRunner {
                                  const std::function<void()>& heartbeat) = 0;
 };
 
+// Runs one assignment in place of RunAssignment (same contract), e.g. on an
+// external REAPI engine (reapi/engine_client.h).
+using StepRunnerFn = std::function<core::ActionResult(const core::Assignment& a, const std::string& log_path,
+                                                      const std::atomic<bool>* cancel,
+                                                      const std::function<void()>& heartbeat)>;
+
 struct StepEnv {
   CheckoutProvider* checkouts = nullptr;  // null: actions with an input fail
   RemoteActionRunner* remote = nullptr;   // null: REAPI actions fail

@@ -19,6 +19,18 @@ grpc::StatusCode GrpcCode(ErrorCode code) {
   return grpc::StatusCode::INTERNAL;
 }
 
+const char* StatusCodeName(int code) {
+  static const char* const kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+                                       "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  return code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
+}
+
+std::string Describe(const std::string& what, const grpc::Status& s) {
+  return what + ": " + StatusCodeName(s.error_code()) + ": " + s.error_message();
+}
+
 grpc::Status ToGrpc(const Error& e) { return grpc::Status(GrpcCode(e.code), e.message); }
 
 google::rpc::Status RpcStatus(grpc::StatusCode code, const std::string& message) {

@@ -17,6 +17,10 @@ namespace mergeyard::exec::reapi {
 // UNAVAILABLE, kUnauthorized -> UNAUTHENTICATED, kForbidden ->
 // PERMISSION_DENIED, kConflict -> ABORTED, kInternal -> INTERNAL.
 grpc::StatusCode GrpcCode(ErrorCode code);
+// "NOT_FOUND", "UNAUTHENTICATED"...
+const char* StatusCodeName(int code);
+// "<what>: <CODE NAME>: <message>", for errors a person reads.
+std::string Describe(const std::string& what, const grpc::Status& s);
 grpc::Status ToGrpc(const Error& e);
 google::rpc::Status ToRpc(const grpc::Status& s);
 google::rpc::Status RpcStatus(grpc::StatusCode code, const std::string& message);

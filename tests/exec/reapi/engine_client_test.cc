@@ -1,0 +1,161 @@
+// The client of an external REAPI engine, against mergeyard's own server in
+// another process (`mergeyard serve` with its REAPI listener), driven the
+// way the queue drives it: pipeline runs through this process's ExecStack.
+#include "exec/reapi/engine_client.h"
+
+#include <doctest/doctest.h>
+
+#include <condition_variable>
+
+#include "app/serve_child.h"
+#include "reapi_test_util.h"
+
+using namespace mergeyard;
+using namespace mergeyard::exec;
+using namespace mergeyard::exec::reapi;
+using namespace mergeyard::exec::testing;
+
+namespace {
+
+std::string Binary() {
+  const char* b = std::getenv("MERGEYARD_BINARY");
+  return b && std::filesystem::exists(b) ? b : "";
+}
+
+struct Sink final : engine::EventSink {
+  void Post(const engine::QueueKey&, queue::Event e) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto* f = std::get_if<queue::RunFinished>(&e)) finished.push_back(*f);
+    cv.notify_all();
+  }
+  bool WaitCount(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(60), [&] { return finished.size() >= n; });
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<queue::RunFinished> finished;
+};
+
+// A second mergeyard acting as the REAPI engine, with a token.
+struct Engine {
+  explicit Engine(const std::string& root) {
+    auto port = app::FreeLoopbackPort();
+    auto grpc = app::FreeLoopbackPort();
+    REQUIRE((port && grpc));
+    target = "grpc://127.0.0.1:" + std::to_string(*grpc);
+    child = std::make_unique<app::ServeChild>(
+        Binary(),
+        std::map<std::string, std::string>{{"MERGEYARD_DATA_DIR", root + "/engine"},
+                                           {"MERGEYARD_LISTEN", "127.0.0.1:" + std::to_string(*port)},
+                                           {"MERGEYARD_ADMIN_TOKEN", "adm"},
+                                           {"MERGEYARD_REAPI_LISTEN", "127.0.0.1:" + std::to_string(*grpc)},
+                                           {"MERGEYARD_REAPI_TOKEN", "engine-token"}},
+        root + "/engine.log", *port);
+    REQUIRE(child->Start());
+  }
+  std::string target;
+  std::unique_ptr<app::ServeChild> child;
+};
+
+}  // namespace
+
+TEST_SUITE("reapi") {
+
+TEST_CASE("pipeline steps run on another mergeyard as REAPI engine; an unchanged tree uploads nothing") {
+  REQUIRE_MESSAGE(!Binary().empty(), "MERGEYARD_BINARY must name the built mergeyard");
+  TempDir dir;
+  GitFixture git(dir.path + "/repo");
+  Sh("cd " + git.work + " && printf '#!/bin/sh\\necho tool ran\\n' > tool.sh && chmod +x tool.sh && "
+     "ln -s src/file.txt link && git -c user.name=t -c user.email=t@e add -A && "
+     "git -c user.name=t -c user.email=t@e commit -qm three && git push -q " + git.mirror + " HEAD:main");
+  std::string commit3 = ShOut("git -C " + git.work + " rev-parse HEAD");
+  Engine engine(dir.path);
+
+  SystemClock clock;
+  engine::RepoConfig cfg;
+  cfg.pipeline = {
+      engine::PipelineStep{.name = "unit", .run = "test \"$(cat link)\" = hello && ./tool.sh && echo \"$WHO\"",
+                           .env = {{"WHO", "remote-env"}}},
+      engine::PipelineStep{.name = "lint", .run = "echo lint says no >&2; exit 4"}};
+  ExecStackOptions o;
+  o.data_dir = dir.path + "/exec";
+  o.mirror_of = [&](const std::string&) -> std::optional<std::string> { return git.mirror; };
+  o.configs = [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
+  o.public_url = "http://mq";
+  o.reapi_remote.remote = engine.target;
+  o.reapi_remote.token = "engine-token";
+  auto stack = ExecStack::Start(o, clock);
+  REQUIRE(stack);
+
+  Sink sink;
+  (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{1, commit3}, sink);
+  REQUIRE(sink.WaitCount(1));
+  CHECK(!sink.finished[0].passed);  // lint exits 4
+  auto uploaded = (*stack)->engine_client()->stats();
+  CHECK(uploaded.uploaded_blobs > 0);
+  CHECK(uploaded.executes == 2);
+
+  auto views = (*stack)->service().ListExecutions(10);
+  bool saw_unit = false, saw_lint = false;
+  for (const auto& v : views) {
+    if (!v.result) continue;
+    auto log = (*stack)->service().ReadLog(v.id);
+    REQUIRE(log);
+    if (v.name == "unit") {
+      saw_unit = true;
+      CHECK(v.result->exit_code == 0);
+      CHECK(log->find("tool ran") != std::string::npos);
+      CHECK(log->find("remote-env") != std::string::npos);
+      CHECK(v.result->executor.rfind("reapi", 0) == 0);
+    }
+    if (v.name == "lint") {
+      saw_lint = true;
+      CHECK(v.result->exit_code == 4);
+      CHECK(log->find("lint says no") != std::string::npos);
+    }
+  }
+  CHECK(saw_unit);
+  CHECK(saw_lint);
+
+  // The same tree again (the failing step is not cached here, so it runs on
+  // the engine again): its inputs are all there, only the step's own
+  // Command and Action messages are sent.
+  auto before = (*stack)->engine_client()->stats();
+  (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{2, commit3}, sink);
+  REQUIRE(sink.WaitCount(2));
+  auto after = (*stack)->engine_client()->stats();
+  CHECK(after.executes == before.executes + 1);
+  CHECK(after.uploaded_blobs - before.uploaded_blobs == 2);
+  (*stack)->Stop();
+}
+
+TEST_CASE("a wrong engine token fails the step with the engine's answer, not a verdict") {
+  REQUIRE_MESSAGE(!Binary().empty(), "MERGEYARD_BINARY must name the built mergeyard");
+  TempDir dir;
+  GitFixture git(dir.path + "/repo");
+  Engine engine(dir.path);
+  SystemClock clock;
+  engine::RepoConfig cfg;
+  cfg.pipeline = {engine::PipelineStep{.name = "unit", .run = "true"}};
+  ExecStackOptions o;
+  o.data_dir = dir.path + "/exec";
+  o.mirror_of = [&](const std::string&) -> std::optional<std::string> { return git.mirror; };
+  o.configs = [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
+  o.reapi_remote.remote = engine.target;
+  o.reapi_remote.token = "wrong";
+  o.backend.max_attempts = 1;
+  auto stack = ExecStack::Start(o, clock);
+  REQUIRE(stack);
+  Sink sink;
+  (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{1, git.commit1}, sink);
+  REQUIRE(sink.WaitCount(1));
+  CHECK(!sink.finished[0].passed);
+  bool saw_error = false;
+  for (const auto& v : (*stack)->service().ListExecutions(10))
+    if (v.result && v.result->error.find("UNAUTHENTICATED") != std::string::npos) saw_error = true;
+  CHECK(saw_error);
+  (*stack)->Stop();
+}
+
+}  // TEST_SUITE
