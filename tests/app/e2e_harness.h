@@ -94,19 +94,22 @@ inline std::string GitIn(const std::string& git_dir, const std::string& args) {
 
 class E2e {
  public:
-  explicit E2e(const std::string& queue_settings) : fake_(FakeFlavor::kGithub, kE2eRepo) {
+  // `extra_env`: more MERGEYARD_* settings of the service (they win).
+  explicit E2e(const std::string& queue_settings, const std::map<std::string, std::string>& extra_env = {})
+      : fake_(FakeFlavor::kGithub, kE2eRepo) {
     fake_.Commit("main", {{".mergeyard.yml", QueueYaml(queue_settings)}, {"ci/test.sh", PipelineScript()}});
     fake_.SetPermission("wendy", "write");
     fake_.SetPermission("rita", "read");
-    serve_ = std::make_unique<ServeProcess>(
-        dir_.path(), std::map<std::string, std::string>{{"MERGEYARD_GITHUB_URL", fake_.base_url() + "/api/v3"},
-                                                         {"MERGEYARD_GITHUB_TOKEN", fake_.token()},
-                                                         {"MERGEYARD_GITHUB_CLONE_URL", fake_.git_dir()},
-                                                         {"MERGEYARD_WEBHOOK_SECRET", kE2eSecret},
-                                                         {"MERGEYARD_ADMIN_TOKEN", kE2eAdminToken},
-                                                         {"MERGEYARD_EXECUTOR_TOKEN", kE2eExecutorToken},
-                                                         {"MERGEYARD_LOCAL_EXECUTORS", "2"},
-                                                         {"MERGEYARD_LOG_FORMAT", "json"}});
+    std::map<std::string, std::string> env = {{"MERGEYARD_GITHUB_URL", fake_.base_url() + "/api/v3"},
+                                              {"MERGEYARD_GITHUB_TOKEN", fake_.token()},
+                                              {"MERGEYARD_GITHUB_CLONE_URL", fake_.git_dir()},
+                                              {"MERGEYARD_WEBHOOK_SECRET", kE2eSecret},
+                                              {"MERGEYARD_ADMIN_TOKEN", kE2eAdminToken},
+                                              {"MERGEYARD_EXECUTOR_TOKEN", kE2eExecutorToken},
+                                              {"MERGEYARD_LOCAL_EXECUTORS", "2"},
+                                              {"MERGEYARD_LOG_FORMAT", "json"}};
+    for (const auto& [k, v] : extra_env) env[k] = v;
+    serve_ = std::make_unique<ServeProcess>(dir_.path(), env);
     REQUIRE_MESSAGE(serve_->Start(), "mergeyard serve did not start:\n" << serve_->Log());
     fake_.SetWebhook(serve_->url() + "/webhooks/github", kE2eSecret);  // the forge sends the webhooks
   }
