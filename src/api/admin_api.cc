@@ -164,6 +164,16 @@ void GetQueue(const Api& api, const Request& req, Response& res) {
   SendJson(res, {{"repo", repo}, {"queues", std::move(queues)}});
 }
 
+// The "counters" object of the execution routes: the backend's, the content
+// store's ("cas") and the REAPI server's ("reapi", null without one).
+// REQUIRES: api.deps.exec.
+json BackendCounters(const Api& api) {
+  json counters = CountersJson(api.deps.exec->Stats());
+  counters["cas"] = ContentStoreJson(api.deps.exec->content().stats());
+  counters["reapi"] = api.deps.reapi ? ReapiCountersJson(*api.deps.reapi) : json(nullptr);
+  return counters;
+}
+
 void ListExecutions(const Api& api, const Request& req, Response& res) {
   auto limit = IntParam(req, res, "limit", kDefaultExecutions, 0, kMaxExecutions);
   if (!limit) return;
@@ -172,7 +182,7 @@ void ListExecutions(const Api& api, const Request& req, Response& res) {
   if (api.deps.exec) {
     for (const auto& v : api.deps.exec->ListExecutions(static_cast<std::size_t>(*limit)))
       list.push_back(ExecutionJson(v, api.options.public_url));
-    counters = CountersJson(api.deps.exec->Stats());
+    counters = BackendCounters(api);
   }
   SendJson(res, {{"available", api.deps.exec != nullptr}, {"executions", std::move(list)},
                  {"counters", std::move(counters)}});
@@ -183,7 +193,7 @@ void ListExecutors(const Api& api, const Request&, Response& res) {
   json counters = nullptr;
   if (api.deps.exec) {
     for (const auto& v : api.deps.exec->ListExecutors()) list.push_back(ExecutorJson(v));
-    counters = CountersJson(api.deps.exec->Stats());
+    counters = BackendCounters(api);
   }
   SendJson(res, {{"available", api.deps.exec != nullptr}, {"executors", std::move(list)},
                  {"counters", std::move(counters)}});

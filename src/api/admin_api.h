@@ -3,6 +3,7 @@
 // dashboard, mounted by app/ on the service's one listener:
 //
 //   api::AdminDeps deps{&engine, &store, &forges, &exec_stack->service()};
+//   deps.reapi = reapi_server ? &reapi_server->counters() : nullptr;
 //   api::MountAdminApi(http, deps, {config.admin_token, config.public_url});
 //   api::MountDashboard(http);
 //
@@ -42,9 +43,13 @@
 //                  the repository's queues), 400 invalid_pr, 422 invalid_body/priority.
 //   public  GET    /api/v1/executions[?limit=N]
 //                  {"available","executions":[...live, then N recent (default 50,
-//                  0..1000)],"counters":{...}}  (exec_view.h)
+//                  0..1000)],"counters":{...}}  (exec_view.h); each execution's
+//                  "kind" is "step" (a pipeline step) or "reapi" (a REAPI action).
 //   public  GET    /api/v1/executors   {"available","executors":[...],"counters":{...}}
 //                  "available" is false (and the lists empty) when deps.exec is null.
+//                  "counters": the backend's (CountersJson) plus "cas" (the content
+//                  store, ContentStoreJson) and "reapi" (ReapiCountersJson; null
+//                  without deps.reapi); null when deps.exec is null.
 //
 // {owner}/{repo} is the repository's full name; a GitLab project path with
 // subgroups may use more segments (/api/v1/repos/group/sub/project/queue).
@@ -64,6 +69,7 @@
 
 #include "engine/engine.h"
 #include "exec/exec_service.h"
+#include "exec/reapi/counters.h"
 #include "forge/admission.h"
 #include "forge/ci_gate.h"
 #include "forge/directory.h"
@@ -82,6 +88,9 @@ struct AdminDeps {
   store::SqliteStateStore* history = nullptr;   // may be null: no history, trees from live nodes only
   forge::ForgeDirectory* forges = nullptr;      // may be null: admin enqueue answers 503
   exec::ExecService* exec = nullptr;            // may be null: "available": false
+  // The REAPI server's counters (exec::ExecStack::reapi_server()); may be
+  // null (no REAPI server): "counters"."reapi" is null.
+  const exec::reapi::Counters* reapi = nullptr;
   // The one admission path, shared with the `!integrate` command: admin
   // enqueue answers 503 without it. Refusals answer 409 (closed, merged,
   // draft, pr_conflicts naming the paths when known) or 422 (not_opted_in,

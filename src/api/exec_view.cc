@@ -6,8 +6,13 @@ namespace mergeyard::api {
 
 using nlohmann::json;
 
+const char* ExecutionKind(const exec::core::ExecutionView& v) {
+  return v.digest.starts_with("reapi:") ? "reapi" : "step";
+}
+
 json ExecutionJson(const exec::core::ExecutionView& v, const std::string& public_url) {
   json j = exec::ViewToJson(v);
+  j["kind"] = ExecutionKind(v);
   j["log_url"] = public_url + "/api/v1/executions/" + v.id + "/log";
   return j;
 }
@@ -31,6 +36,30 @@ json CountersJson(const exec::core::Backend::Stats& s) {
           {"lease_expired", s.lease_expired}, {"dropped_stale", s.dropped_stale},
           {"queue_length", s.queue_length},   {"running", s.running},
           {"live_entries", s.live_entries},   {"groups", s.groups}};
+}
+
+json ContentStoreJson(const exec::ContentStore::Stats& s) {
+  return {{"bytes", s.bytes},
+          {"blobs", s.blobs},
+          {"max_bytes", s.max_bytes},
+          {"evicted_blobs", s.evicted_blobs},
+          {"evicted_bytes", s.evicted_bytes},
+          {"bytes_written", s.bytes_written},
+          {"bytes_read", s.bytes_read}};
+}
+
+json ReapiCountersJson(const exec::reapi::Counters& c) {
+  return {{"executes", c.executes.load()},
+          {"cache_hits", c.cache_hits.load()},
+          {"merged", c.merged.load()},
+          {"executed", c.executed.load()},
+          {"hedged", c.hedged.load()},
+          {"missing_inputs", c.missing_inputs.load()},
+          {"cancelled", c.cancelled.load()},
+          {"ac_hits", c.ac_hits.load()},
+          {"ac_misses", c.ac_misses.load()},
+          {"ac_updates", c.ac_updates.load()},
+          {"unauthenticated", c.unauthenticated.load()}};
 }
 
 }  // namespace mergeyard::api

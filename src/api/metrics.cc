@@ -4,6 +4,7 @@
 #include <set>
 
 #include "exec/exec_service.h"
+#include "exec/reapi/counters.h"
 
 namespace mergeyard::api {
 
@@ -344,8 +345,86 @@ void QueueMetrics::Observe(const engine::QueueKey& key, const queue::Event& even
 
 // ---- scrape time -----------------------------------------------------------------
 
+namespace {
+
+// A counter (or gauge) of `scrape` with no labels, set to `v`.
+void Count(metrics::Registry& scrape, const char* name, const char* help, std::uint64_t v) {
+  scrape.Counters(name, help).Get().Inc(static_cast<double>(v));
+}
+void Gauge(metrics::Registry& scrape, const char* name, const char* help, std::int64_t v) {
+  scrape.Gauges(name, help).Get().Set(static_cast<double>(v));
+}
+
+// The execution backend's counters and gauges (steps and REAPI executions alike).
+void AddExecSeries(metrics::Registry& scrape, const exec::core::Backend::Stats& st) {
+  Count(scrape, "mergeyard_exec_submissions_total", "Actions submitted to the execution backend.", st.submitted);
+  Count(scrape, "mergeyard_exec_cache_hits_total", "Submissions answered from the action cache.", st.cached);
+  Count(scrape, "mergeyard_exec_merged_total",
+        "Submissions merged into an identical execution already queued or running.", st.merged);
+  Count(scrape, "mergeyard_exec_queued_total", "Submissions that queued a new execution.", st.queued);
+  Count(scrape, "mergeyard_exec_started_total", "Executions started on an executor (retries and hedges included).",
+        st.started);
+  Count(scrape, "mergeyard_exec_hedges_total", "Hedge executions started to race a slow primary.", st.hedges);
+  Count(scrape, "mergeyard_exec_completed_total", "Executions completed with a result.", st.completed);
+  Count(scrape, "mergeyard_exec_cancelled_total", "Executions cancelled (no waiter left, or lost a race).",
+        st.cancelled);
+  Count(scrape, "mergeyard_exec_lease_expiries_total", "Executor leases that expired; the work was requeued.",
+        st.lease_expired);
+  Count(scrape, "mergeyard_exec_dropped_stale_total", "Queued executions dropped as stale before running.",
+        st.dropped_stale);
+  Gauge(scrape, "mergeyard_exec_queue_length", "Executions waiting for an executor.", st.queue_length);
+  Gauge(scrape, "mergeyard_exec_running", "Executions running under a lease.", st.running);
+  Gauge(scrape, "mergeyard_exec_live_actions", "Distinct actions queued or running.", st.live_entries);
+  Gauge(scrape, "mergeyard_exec_groups", "Scheduling groups with queued executions.", st.groups);
+}
+
+// The content store: step logs and every REAPI CAS blob.
+void AddContentStoreSeries(metrics::Registry& scrape, const exec::ContentStore::Stats& st) {
+  Gauge(scrape, "mergeyard_cas_stored_bytes", "Bytes of blobs in the content store (step logs and REAPI blobs).",
+        st.bytes);
+  Gauge(scrape, "mergeyard_cas_stored_blobs", "Blobs in the content store.", st.blobs);
+  Gauge(scrape, "mergeyard_cas_limit_bytes", "The content store's size limit, 0 when it has none.", st.max_bytes);
+  Count(scrape, "mergeyard_cas_evicted_blobs_total", "Blobs evicted from the content store to stay under its limit.",
+        st.evicted_blobs);
+  Count(scrape, "mergeyard_cas_evicted_bytes_total", "Bytes evicted from the content store to stay under its limit.",
+        st.evicted_bytes);
+  Count(scrape, "mergeyard_cas_written_bytes_total",
+        "Bytes written into the content store (uploads, outputs, logs).", st.bytes_written);
+  Count(scrape, "mergeyard_cas_read_bytes_total", "Bytes read from the content store (downloads, inputs, logs).",
+        st.bytes_read);
+}
+
+// The REAPI server's counters.
+void AddReapiSeries(metrics::Registry& scrape, const exec::reapi::Counters& c) {
+  Count(scrape, "mergeyard_reapi_executes_total", "REAPI Execute calls accepted (past authentication).",
+        c.executes);
+  Count(scrape, "mergeyard_reapi_cache_hits_total", "REAPI Execute calls answered from the action cache.",
+        c.cache_hits);
+  Count(scrape, "mergeyard_reapi_merged_total",
+        "REAPI Execute calls that joined an identical execution already queued or running.", c.merged);
+  Count(scrape, "mergeyard_reapi_executed_total", "REAPI Execute calls that started a new execution.",
+        c.executed);
+  Count(scrape, "mergeyard_reapi_hedged_total", "REAPI executions that were hedged (raced by a second copy).",
+        c.hedged);
+  Count(scrape, "mergeyard_reapi_missing_inputs_total",
+        "REAPI Execute calls refused because inputs were missing from the CAS.", c.missing_inputs);
+  Count(scrape, "mergeyard_reapi_cancelled_total", "REAPI Execute calls whose caller went away before the result.",
+        c.cancelled);
+  Count(scrape, "mergeyard_reapi_action_cache_hits_total", "REAPI GetActionResult calls answered with a result.",
+        c.ac_hits);
+  Count(scrape, "mergeyard_reapi_action_cache_misses_total", "REAPI GetActionResult calls answered not found.",
+        c.ac_misses);
+  Count(scrape, "mergeyard_reapi_action_cache_updates_total",
+        "REAPI UpdateActionResult calls that stored a result.", c.ac_updates);
+  Count(scrape, "mergeyard_reapi_unauthenticated_total", "REAPI calls refused for a missing or wrong token.",
+        c.unauthenticated);
+}
+
+}  // namespace
+
 std::string RenderMetrics(const engine::Engine& engine, exec::ExecService* exec_service,
-                          const metrics::Registry& registry, const Clock& clock) {
+                          const metrics::Registry& registry, const Clock& clock,
+                          const exec::reapi::Counters* reapi) {
   const Time now = clock.Now();
   metrics::Registry scrape;
   scrape.Counters("mergeyard_transitions_total", "Queue transitions committed since start.")
@@ -408,33 +487,10 @@ std::string RenderMetrics(const engine::Engine& engine, exec::ExecService* exec_
   }
 
   if (exec_service) {
-    const exec::core::Backend::Stats st = exec_service->Stats();
-    auto counter = [&](const char* name, const char* help, std::uint64_t v) {
-      scrape.Counters(name, help).Get().Inc(static_cast<double>(v));
-    };
-    auto gauge = [&](const char* name, const char* help, std::size_t v) {
-      scrape.Gauges(name, help).Get().Set(static_cast<double>(v));
-    };
-    counter("mergeyard_exec_submissions_total", "Actions submitted to the execution backend.", st.submitted);
-    counter("mergeyard_exec_cache_hits_total", "Submissions answered from the action cache.", st.cached);
-    counter("mergeyard_exec_merged_total",
-            "Submissions merged into an identical execution already queued or running.", st.merged);
-    counter("mergeyard_exec_queued_total", "Submissions that queued a new execution.", st.queued);
-    counter("mergeyard_exec_started_total", "Executions started on an executor (retries and hedges included).",
-            st.started);
-    counter("mergeyard_exec_hedges_total", "Hedge executions started to race a slow primary.", st.hedges);
-    counter("mergeyard_exec_completed_total", "Executions completed with a result.", st.completed);
-    counter("mergeyard_exec_cancelled_total", "Executions cancelled (no waiter left, or lost a race).",
-            st.cancelled);
-    counter("mergeyard_exec_lease_expiries_total", "Executor leases that expired; the work was requeued.",
-            st.lease_expired);
-    counter("mergeyard_exec_dropped_stale_total", "Queued executions dropped as stale before running.",
-            st.dropped_stale);
-    gauge("mergeyard_exec_queue_length", "Executions waiting for an executor.", st.queue_length);
-    gauge("mergeyard_exec_running", "Executions running under a lease.", st.running);
-    gauge("mergeyard_exec_live_actions", "Distinct actions queued or running.", st.live_entries);
-    gauge("mergeyard_exec_groups", "Scheduling groups with queued executions.", st.groups);
+    AddExecSeries(scrape, exec_service->Stats());
+    AddContentStoreSeries(scrape, exec_service->content().stats());
   }
+  if (reapi) AddReapiSeries(scrape, *reapi);
 
   std::string out = scrape.Render();
   registry.RenderTo(out);

@@ -9,7 +9,8 @@
 //   api::QueueMetrics queue_metrics(clock);           // into metrics::Default()
 //   engine.SetObserver(queue_metrics.Observer());     // before Recover()
 //   ... GET /metrics:
-//   res.set_content(api::RenderMetrics(engine, exec_service_or_null, metrics::Default(), clock),
+//   res.set_content(api::RenderMetrics(engine, exec_service_or_null, metrics::Default(), clock,
+//                                      reapi_counters_or_null),
 //                   api::kMetricsContentType);
 //
 // Series from QueueMetrics, each labelled {repo, branch}:
@@ -52,7 +53,18 @@
 //   mergeyard_exec_hedges_total, mergeyard_exec_completed_total,
 //   mergeyard_exec_cancelled_total, mergeyard_exec_lease_expiries_total,
 //   mergeyard_exec_dropped_stale_total, and gauges mergeyard_exec_queue_length,
-//   mergeyard_exec_running, mergeyard_exec_live_actions, mergeyard_exec_groups.
+//   mergeyard_exec_running, mergeyard_exec_live_actions, mergeyard_exec_groups
+//   (pipeline steps and REAPI executions alike);
+//   and its content store (step logs and REAPI blobs): gauges mergeyard_cas_stored_bytes,
+//   mergeyard_cas_stored_blobs, mergeyard_cas_limit_bytes (0: no limit), counters
+//   mergeyard_cas_evicted_blobs_total, mergeyard_cas_evicted_bytes_total,
+//   mergeyard_cas_written_bytes_total, mergeyard_cas_read_bytes_total.
+//   with REAPI counters (exec/reapi/counters.h), all counters:
+//   mergeyard_reapi_executes_total, mergeyard_reapi_cache_hits_total,
+//   mergeyard_reapi_merged_total, mergeyard_reapi_executed_total, mergeyard_reapi_hedged_total,
+//   mergeyard_reapi_missing_inputs_total, mergeyard_reapi_cancelled_total,
+//   mergeyard_reapi_action_cache_hits_total, mergeyard_reapi_action_cache_misses_total,
+//   mergeyard_reapi_action_cache_updates_total, mergeyard_reapi_unauthenticated_total.
 
 #include <map>
 #include <memory>
@@ -65,6 +77,7 @@
 #include "engine/engine.h"
 
 namespace mergeyard::exec { class ExecService; }
+namespace mergeyard::exec::reapi { struct Counters; }
 
 namespace mergeyard::api {
 
@@ -125,9 +138,11 @@ class QueueMetrics {
 };
 
 // The whole exposition: scrape-time gauges of every queue in `engine` (and
-// of `exec_service`, which may be null), then every series of `registry` (which must
-// not hold families with the scrape-time names above).
+// of `exec_service` and `reapi`, which may be null: their series are left
+// out), then every series of `registry` (which must not hold families with
+// the scrape-time names above).
 std::string RenderMetrics(const engine::Engine& engine, exec::ExecService* exec_service,
-                          const metrics::Registry& registry, const Clock& clock);
+                          const metrics::Registry& registry, const Clock& clock,
+                          const exec::reapi::Counters* reapi = nullptr);
 
 }  // namespace mergeyard::api

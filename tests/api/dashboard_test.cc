@@ -1,7 +1,8 @@
 // The dashboard: static files built into the binary, and the page rendered by
 // Debian's headless Chromium against a server with a scenario in progress
 // (waiting entries, a speculative stack, a bisection with a failed half, a
-// landing and a kick in history, executors and counters). The screenshot is
+// landing and a kick in history, executors and counters, a REAPI action
+// beside the pipeline steps with the REAPI and content store counters). The screenshot is
 // written next to this test's binary (<build>/tests/api/dashboard.png).
 
 #include <doctest/doctest.h>
@@ -14,6 +15,8 @@
 #include <map>
 #include <sstream>
 
+#include "exec/core/action.h"
+#include "exec/reapi/counters.h"
 #include "harness.h"
 
 using namespace mergeyard;
@@ -152,11 +155,27 @@ TEST_CASE("headless Chromium renders queues, the speculative stack, bisection re
   REQUIRE_MESSAGE(!chromium.empty(),
                   "chromium not found on PATH (nor $CHROMIUM): install Debian's chromium package "
                   "(scripts/install-deps.sh does) to run the dashboard browser test");
+  exec::reapi::Counters reapi;  // each its own value, so a swapped pair shows
+  reapi.executes = 12;
+  reapi.cache_hits = 7;
+  reapi.merged = 3;
+  reapi.executed = 2;
+  reapi.hedged = 2;
   HarnessOptions o;
   o.exec = true;
+  o.reapi_counters = &reapi;
   ApiHarness h(o);
   auto sc = testing::BuildScenario(h);
   auto ex = testing::BuildExecScenario(h);
+  // A REAPI action (as the REAPI server submits it) beside the steps.
+  exec::core::Action genrule = testing::TestAction("Genrule", "true");
+  genrule.group = "invocation-7";
+  genrule.has_remote = true;
+  genrule.remote = {"", std::string(64, 'a'), 140};
+  auto remote = h.exec().Submit(genrule, {}, nullptr);
+  REQUIRE(remote.status == exec::core::SubmitStatus::kQueued);
+  const exec::ContentStore::Stats cas = h.exec().content().stats();
+  REQUIRE(cas.bytes_written > 0);  // the unit step's log
 
   Browser b = RunChromium(chromium, h.base_url() + "/", "--dump-dom");
   INFO("chromium stderr:\n" << b.err.substr(0, 4000));
@@ -197,6 +216,21 @@ TEST_CASE("headless Chromium renders queues, the speculative stack, bisection re
   CHECK(CountElements(dom, "execution", {{"data-id", ex.unit}, {"data-state", "completed"}}) == 1);
   CHECK(dom.find(R"(data-testid="counter-cache-hits"><div class="value">1</div>)") != std::string::npos);
   CHECK(dom.find(R"(data-testid="counter-merged"><div class="value">1</div>)") != std::string::npos);
+  // The REAPI action is marked as such; the steps as steps.
+  CHECK(CountElements(dom, "execution", {{"data-id", remote.execution}, {"data-kind", "reapi"}}) == 1);
+  CHECK(CountElements(dom, "execution", {{"data-id", ex.unit}, {"data-kind", "step"}}) == 1);
+  CHECK(CountElements(dom, "execution", {{"data-id", ex.lint}, {"data-kind", "step"}}) == 1);
+  CHECK(dom.find(">Genrule</td><td title=\"invocation id\">invocation-7</td>") != std::string::npos);
+  // The executions panel's counters: REAPI calls and the content store's bytes in and out.
+  CHECK(CountElements(dom, "counter-reapi-cache-hits", {{"data-value", "7"}}) == 1);
+  CHECK(CountElements(dom, "counter-reapi-merged", {{"data-value", "3"}}) == 1);
+  CHECK(CountElements(dom, "counter-reapi-hedged", {{"data-value", "2"}}) == 1);
+  CHECK(CountElements(dom, "counter-reapi-executes", {{"data-value", "12"}}) == 1);
+  CHECK(CountElements(dom, "counter-cas-bytes-in", {{"data-value", Str(static_cast<std::int64_t>(cas.bytes_written))}}) == 1);
+  CHECK(CountElements(dom, "counter-cas-bytes-out", {{"data-value", Str(static_cast<std::int64_t>(cas.bytes_read))}}) == 1);
+  CHECK(CountElements(dom, "counter-cas-stored", {{"data-value", Str(cas.bytes)}}) == 1);
+  CHECK(dom.find(R"(data-testid="counter-reapi-cache-hits" data-value="7"><div class="value">7</div><div class="label">REAPI cache hits</div>)") != std::string::npos);
+  CHECK(CountElements(dom, "no-reapi") == 0);
 
   const std::string png = ArtifactDir() + "/dashboard.png";
   std::filesystem::remove(png);

@@ -1,15 +1,20 @@
 // The execution backend's read routes for the dashboard: executions (live and
 // recent), executors with their load, and the counters — next to the
-// backend's own routes on the same server.
+// backend's own routes on the same server. REAPI executions, run through a
+// real REAPI server over gRPC, show beside pipeline steps with their counters.
 
 #include <doctest/doctest.h>
 
+#include "../exec/reapi/reapi_test_util.h"
+#include "api/metrics.h"
+#include "base/metrics.h"
 #include "harness.h"
 
 using namespace mergeyard;
 using nlohmann::json;
 using testing::ApiHarness;
 using testing::HarnessOptions;
+namespace rt = mergeyard::exec::reapi::testing;
 
 namespace {
 
@@ -50,6 +55,8 @@ TEST_CASE("GET /api/v1/executions lists live executions first, then recent ones,
   CHECK(list[1]["result"]["exit_code"] == 0);
   CHECK(list[1]["result"]["duration_ms"] == 83 * kSecond);
   CHECK(list[1]["log_url"] == "https://merge.example.com/api/v1/executions/" + sc.unit + "/log");
+  CHECK(list[0]["kind"] == "step");
+  CHECK(list[1]["kind"] == "step");
 
   const json& c = r.body["counters"];
   CHECK(c["cache_hits"] == 1);
@@ -58,6 +65,92 @@ TEST_CASE("GET /api/v1/executions lists live executions first, then recent ones,
   CHECK(c["submitted"] == 4);
   CHECK(c["completed"] == 1);
   CHECK(c["running"] == 1);
+  // No REAPI server here; the content store holds the finished step's log.
+  CHECK(c["reapi"].is_null());
+  const exec::ContentStore::Stats cas = h.exec().content().stats();
+  CHECK(cas.blobs >= 1);
+  CHECK(c["cas"]["blobs"] == cas.blobs);
+  CHECK(c["cas"]["bytes"] == cas.bytes);
+  CHECK(c["cas"]["bytes_written"] == cas.bytes_written);
+  CHECK(c["cas"]["bytes_read"] == cas.bytes_read);
+  CHECK(c["cas"]["max_bytes"] == 0);
+}
+
+TEST_CASE("REAPI executions show beside pipeline steps, with the REAPI and content store counters") {
+  HarnessOptions o;
+  o.reapi = true;
+  ApiHarness h(o);
+  rt::Client client(h.reapi_target());
+  rt::ActionSpec spec;
+  spec.argv = {"sh", "-c", "echo built > out.txt"};
+  spec.input_root = rt::EmptyDir(client);
+  spec.output_files = {"out.txt"};
+  const rt::rex::Digest action = rt::UploadAction(client, spec);
+  auto first = client.Execute(action, false, nullptr, "invocation-42");
+  REQUIRE(client.last_status.ok());
+  REQUIRE(first.result().exit_code() == 0);
+  CHECK_FALSE(first.cached_result());
+  auto second = client.Execute(action, false, nullptr, "invocation-42");
+  REQUIRE(client.last_status.ok());
+  CHECK(second.cached_result());
+  REQUIRE(second.result().output_files_size() == 1);
+  CHECK(client.Read(second.result().output_files(0).digest()) == "built\n");
+  // A pipeline step on the same backend.
+  auto step = h.exec().Submit(testing::TestAction("lint", "true"), {}, nullptr);
+  REQUIRE(step.status == exec::core::SubmitStatus::kQueued);
+  auto done = h.exec().Wait(step.execution, 60 * kSecond);
+  REQUIRE(done);
+  REQUIRE(done->state == exec::core::ExecState::kCompleted);
+
+  auto r = h.Get("/api/v1/executions");
+  REQUIRE(r.status == 200);
+  const json& list = r.body["executions"];
+  REQUIRE(list.size() == 2);  // the second Execute was answered from the action cache
+  const json* remote = FindBy(list, "kind", "reapi");
+  const json* lint = FindBy(list, "kind", "step");
+  REQUIRE(remote);
+  REQUIRE(lint);
+  CHECK((*remote)["action_digest"].get<std::string>().rfind("reapi:", 0) == 0);
+  CHECK((*remote)["action_digest"].get<std::string>().find(action.hash()) != std::string::npos);
+  CHECK((*remote)["name"] == "reapi");  // the client sent no action mnemonic
+  CHECK((*remote)["group"] == "invocation-42");
+  CHECK((*remote)["state"] == "completed");
+  CHECK((*lint)["execution_id"] == step.execution);
+  CHECK((*lint)["name"] == "lint");
+
+  const json& c = r.body["counters"];
+  REQUIRE(c["reapi"].is_object());
+  CHECK(c["reapi"]["executes"] == 2);
+  CHECK(c["reapi"]["executed"] == 1);
+  CHECK(c["reapi"]["cache_hits"] == 1);
+  CHECK(c["reapi"]["merged"] == 0);
+  CHECK(c["reapi"]["hedged"] == 0);
+  CHECK(c["reapi"]["missing_inputs"] == 0);
+  CHECK(c["reapi"]["unauthenticated"] == 0);
+  CHECK(c["submitted"] == 2);  // the backend counts the REAPI execution beside the step
+  CHECK(c["completed"] == 2);
+  // CAS bytes in: at least the Action and Command uploaded; out: at least out.txt.
+  const exec::ContentStore::Stats cas = h.exec().content().stats();
+  CHECK(cas.bytes_written >= static_cast<std::uint64_t>(action.size_bytes()) + 6);
+  CHECK(cas.bytes_read >= 6);
+  CHECK(c["cas"]["bytes_written"] == cas.bytes_written);
+  CHECK(c["cas"]["bytes_read"] == cas.bytes_read);
+  CHECK(c["cas"]["bytes"] == cas.bytes);
+  CHECK(c["cas"]["blobs"] == cas.blobs);
+  // GET /api/v1/executors carries the same counters.
+  CHECK(h.Get("/api/v1/executors").body["counters"]["reapi"]["cache_hits"] == 1);
+
+  // /metrics renders the same values.
+  metrics::Registry registry;
+  SystemClock clock;
+  const std::string text = api::RenderMetrics(h.engine(), &h.exec(), registry, clock, &h.reapi_counters());
+  CHECK(text.find("\nmergeyard_reapi_executes_total 2\n") != std::string::npos);
+  CHECK(text.find("\nmergeyard_reapi_cache_hits_total 1\n") != std::string::npos);
+  CHECK(text.find("\nmergeyard_reapi_executed_total 1\n") != std::string::npos);
+  CHECK(text.find("\nmergeyard_reapi_merged_total 0\n") != std::string::npos);
+  CHECK(text.find("\nmergeyard_cas_written_bytes_total " + std::to_string(cas.bytes_written) + "\n") !=
+        std::string::npos);
+  CHECK(text.find("\nmergeyard_cas_stored_blobs " + std::to_string(cas.blobs) + "\n") != std::string::npos);
 }
 
 TEST_CASE("?limit= bounds the finished executions listed; live ones are always there") {

@@ -1,7 +1,8 @@
 #pragma once
 // The admin API on loopback: a real Engine (fake git/run/forge/timer ports
 // that the test drives), a real SQLite store in a temp dir, optionally a real
-// ExecService, and the routes mounted on an httplib server bound to port 0.
+// ExecService (or an ExecStack with a REAPI server), and the routes mounted
+// on an httplib server bound to port 0.
 // Engine events posted by the API are processed when the test calls Drain()
 // (standing in for the engine thread), so every step is deterministic.
 
@@ -23,6 +24,7 @@
 #include "base/log.h"
 #include "engine/engine.h"
 #include "exec/exec_service.h"
+#include "exec/exec_stack.h"
 #include "exec/http_routes.h"
 #include "store/database.h"
 #include "store/sqlite_state_store.h"
@@ -93,6 +95,12 @@ struct HarnessOptions {
   std::string admin_token = "admin-secret";
   bool history = true;                  // hand the SQLite store to the API
   bool exec = false;                    // run an ExecService and mount its routes too
+  // Instead of a bare ExecService: an exec::ExecStack with its local executor
+  // (4 cpu) and a REAPI server on 127.0.0.1:0 (reapi_target()); the API shows
+  // its counters. Implies exec.
+  bool reapi = false;
+  // With exec (and not reapi): the REAPI counters the API shows; null: none.
+  const exec::reapi::Counters* reapi_counters = nullptr;
   forge::ForgeDirectory* forges = nullptr;
   // With forges, configs and merges all set, admin enqueue runs the
   // admission path (forge::Admitter) over them; otherwise it answers 503.
@@ -139,7 +147,11 @@ class ApiHarness {
       c.bisection_concurrency = 2;
       return c;
     });
-    if (options_.exec) {
+    const exec::reapi::Counters* reapi_counters = options_.reapi_counters;
+    if (options_.reapi) {
+      StartReapiStack();
+      reapi_counters = &stack_->reapi_server()->counters();
+    } else if (options_.exec) {
       exec::ServiceOptions so;
       so.data_dir = dir_.File("exec");
       exec_ = std::make_unique<exec::ExecService>(so, system_clock_);
@@ -150,7 +162,8 @@ class ApiHarness {
     deps.engine = engine_.get();
     deps.history = options_.history ? store_.get() : nullptr;
     deps.forges = options_.forges;
-    deps.exec = exec_.get();
+    deps.exec = stack_ ? &stack_->service() : exec_.get();
+    deps.reapi = reapi_counters;
     if (options_.forges && options_.configs && options_.merges) {
       admission_ = std::make_unique<forge::Admitter>(*options_.configs, *options_.merges, post_only_);
       deps.admission = admission_.get();
@@ -168,13 +181,17 @@ class ApiHarness {
     server_.stop();
     thread_.join();
     if (exec_) exec_->Stop();
+    if (stack_) stack_->Stop();
   }
 
   int port() const { return port_; }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& token() const { return options_.admin_token; }
   engine::Engine& engine() { return *engine_; }
-  exec::ExecService& exec() { return *exec_; }
+  exec::ExecService& exec() { return stack_ ? stack_->service() : *exec_; }
+  // With HarnessOptions::reapi: host:port of the REAPI server, and its counters.
+  std::string reapi_target() const { return "127.0.0.1:" + std::to_string(stack_->reapi_server()->port()); }
+  const exec::reapi::Counters& reapi_counters() const { return stack_->reapi_server()->counters(); }
   FakePorts& ports() { return ports_; }
   store::SqliteStateStore& store() { return *store_; }
   ManualClock& clock() { return clock_; }
@@ -245,6 +262,20 @@ class ApiHarness {
   }
 
  private:
+  void StartReapiStack() {
+    exec::ExecStackOptions o;
+    o.data_dir = dir_.File("exec");
+    o.mirror_of = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    o.configs = [](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return std::nullopt; };
+    o.local.capacity = exec::core::Resources{4, 0, {}};
+    o.local.poll_wait = 50;
+    o.reapi.listen = "127.0.0.1:0";
+    auto stack = exec::ExecStack::Start(o, system_clock_);
+    REQUIRE_MESSAGE(stack.ok(), (stack.ok() ? "" : stack.error().ToString()));
+    stack_ = std::move(*stack);
+    stack_->Mount(server_, {options_.admin_token, kExecutorToken});
+  }
+
   HarnessOptions options_;
   TempDir dir_;
   ManualClock clock_;
@@ -254,6 +285,7 @@ class ApiHarness {
   std::unique_ptr<store::SqliteStateStore> store_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<exec::ExecService> exec_;
+  std::unique_ptr<exec::ExecStack> stack_;
   // The tests drain the engine themselves (Drain()), so admission posts
   // without waiting for the transition to commit.
   struct PostOnly final : engine::EventSink {

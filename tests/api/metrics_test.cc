@@ -14,6 +14,7 @@
 #include "base/metrics.h"
 #include "engine/engine.h"
 #include "exec/exec_service.h"
+#include "exec/reapi/counters.h"
 #include "temp_dir.h"
 
 using namespace mergeyard;
@@ -395,6 +396,88 @@ TEST_CASE("the execution backend's counters and gauges are scraped from its stat
   CHECK(text.find("# TYPE mergeyard_exec_cache_hits_total counter\n") != std::string::npos);
   // The registry's own series follow the scrape-time ones.
   CHECK(Sample(text, "mergeyard_webhook_deliveries_total{forge=\"github\",result=\"accepted\"}") == 1);
+}
+
+TEST_CASE("the content store's gauges and counters and the REAPI counters are scraped with their values") {
+  mergeyard::testing::TempDir dir;
+  SystemClock clock;
+  exec::ServiceOptions options;
+  options.data_dir = dir.path() + "/exec";
+  options.cas_max_bytes = 100;
+  exec::ExecService service(options, clock);
+  REQUIRE(service.Start().ok());
+  // Two 60-byte blobs pass the 100-byte limit: the first is evicted (down to 90).
+  REQUIRE(service.content().Put(std::string(60, 'a')).ok());
+  auto kept = service.content().Put(std::string(60, 'b'));
+  REQUIRE(kept.ok());
+  REQUIRE(service.content().Read(*kept, 10, 0).ok());  // 50 bytes out
+  // Each counter its own value, so a swapped pair shows.
+  exec::reapi::Counters reapi;
+  reapi.executes = 11;
+  reapi.cache_hits = 5;
+  reapi.merged = 2;
+  reapi.executed = 3;
+  reapi.hedged = 1;
+  reapi.missing_inputs = 4;
+  reapi.cancelled = 6;
+  reapi.ac_hits = 7;
+  reapi.ac_misses = 8;
+  reapi.ac_updates = 9;
+  reapi.unauthenticated = 10;
+  ManualClock engine_clock(0);
+  ScriptedWorld world;
+  engine::Engine engine(engine::Ports{&world, &world, &world, &world, nullptr, &engine_clock});
+  metrics::Registry registry;
+  const std::string text = api::RenderMetrics(engine, &service, registry, clock, &reapi);
+  service.Stop();
+  CHECK(ExpositionProblems(text) == std::vector<std::string>{});
+
+  CHECK(Sample(text, "mergeyard_cas_stored_bytes") == 60);
+  CHECK(Sample(text, "mergeyard_cas_stored_blobs") == 1);
+  CHECK(Sample(text, "mergeyard_cas_limit_bytes") == 100);
+  CHECK(Sample(text, "mergeyard_cas_evicted_blobs_total") == 1);
+  CHECK(Sample(text, "mergeyard_cas_evicted_bytes_total") == 60);
+  CHECK(Sample(text, "mergeyard_cas_written_bytes_total") == 120);
+  CHECK(Sample(text, "mergeyard_cas_read_bytes_total") == 50);
+  CHECK(text.find("# TYPE mergeyard_cas_stored_bytes gauge\n") != std::string::npos);
+  CHECK(text.find("# TYPE mergeyard_cas_written_bytes_total counter\n") != std::string::npos);
+
+  CHECK(Sample(text, "mergeyard_reapi_executes_total") == 11);
+  CHECK(Sample(text, "mergeyard_reapi_cache_hits_total") == 5);
+  CHECK(Sample(text, "mergeyard_reapi_merged_total") == 2);
+  CHECK(Sample(text, "mergeyard_reapi_executed_total") == 3);
+  CHECK(Sample(text, "mergeyard_reapi_hedged_total") == 1);
+  CHECK(Sample(text, "mergeyard_reapi_missing_inputs_total") == 4);
+  CHECK(Sample(text, "mergeyard_reapi_cancelled_total") == 6);
+  CHECK(Sample(text, "mergeyard_reapi_action_cache_hits_total") == 7);
+  CHECK(Sample(text, "mergeyard_reapi_action_cache_misses_total") == 8);
+  CHECK(Sample(text, "mergeyard_reapi_action_cache_updates_total") == 9);
+  CHECK(Sample(text, "mergeyard_reapi_unauthenticated_total") == 10);
+  CHECK(text.find("# HELP mergeyard_reapi_cache_hits_total REAPI Execute calls answered from the action cache.\n"
+                  "# TYPE mergeyard_reapi_cache_hits_total counter\n") != std::string::npos);
+  // The backend's series are still there beside them.
+  CHECK(Sample(text, "mergeyard_exec_submissions_total") == 0);
+}
+
+TEST_CASE("without a REAPI server no mergeyard_reapi series is rendered; without a backend no content store") {
+  mergeyard::testing::TempDir dir;
+  SystemClock clock;
+  exec::ServiceOptions options;
+  options.data_dir = dir.path() + "/exec";
+  exec::ExecService service(options, clock);
+  REQUIRE(service.Start().ok());
+  ManualClock engine_clock(0);
+  ScriptedWorld world;
+  engine::Engine engine(engine::Ports{&world, &world, &world, &world, nullptr, &engine_clock});
+  metrics::Registry registry;
+  const std::string with_exec = api::RenderMetrics(engine, &service, registry, clock);
+  service.Stop();
+  CHECK(with_exec.find("mergeyard_reapi_") == std::string::npos);
+  CHECK(Sample(with_exec, "mergeyard_cas_limit_bytes") == 0);  // no limit
+  CHECK(Sample(with_exec, "mergeyard_cas_stored_blobs") == 0);
+  const std::string bare = api::RenderMetrics(engine, nullptr, registry, clock);
+  CHECK(bare.find("mergeyard_cas_") == std::string::npos);
+  CHECK(bare.find("mergeyard_reapi_") == std::string::npos);
 }
 
 }  // TEST_SUITE

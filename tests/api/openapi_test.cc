@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "exec/reapi/counters.h"
 #include "harness.h"
 
 using namespace mergeyard;
@@ -178,6 +179,34 @@ TEST_CASE("every /api/v1 route the document describes answers on the server") {
     }
   }
   CHECK(checked >= 19);
+}
+
+TEST_CASE("the Execution and Counters schemas name every key GET /api/v1/executions answers with") {
+  exec::reapi::Counters reapi;
+  HarnessOptions o;
+  o.exec = true;
+  o.reapi_counters = &reapi;
+  ApiHarness h(o);
+  testing::BuildExecScenario(h);
+  json doc = Document(h);
+  const json& schemas = doc["components"]["schemas"];
+  auto r = h.Get("/api/v1/executions");
+  REQUIRE(r.status == 200);
+  auto check_keys = [&](const json& object, const char* schema) {
+    CAPTURE(schema);
+    REQUIRE(object.is_object());
+    for (const auto& [key, value] : object.items()) {
+      CAPTURE(key);
+      CHECK(schemas[schema]["properties"].contains(key));
+    }
+  };
+  REQUIRE(!r.body["executions"].empty());
+  for (const json& e : r.body["executions"]) check_keys(e, "Execution");
+  check_keys(r.body["counters"], "Counters");
+  check_keys(r.body["counters"]["cas"], "ContentStoreCounters");
+  check_keys(r.body["counters"]["reapi"], "ReapiCounters");
+  const json& kinds = schemas["Execution"]["properties"]["kind"]["enum"];
+  CHECK(kinds == json::array({"step", "reapi"}));
 }
 
 TEST_CASE("the OpenAPI document names the public URL as its server") {

@@ -1,6 +1,7 @@
 // mergeyard dashboard: polls the open JSON routes of the admin API every 2 s
 // and renders queues (waiting entries, the speculative stack, bisection trees,
-// history), executors and executions. An admin token, if typed in, is kept in
+// history), executors and executions (pipeline steps and REAPI actions, with
+// the REAPI and content store counters). An admin token, if typed in, is kept in
 // this tab's sessionStorage and sent only to this origin's admin routes
 // (pause, resume, cancel) and to log downloads.
 "use strict";
@@ -252,6 +253,35 @@
         el("div", { class: "value", text: value }), el("div", { class: "label", text: label }))));
   }
 
+  // The executions panel's own counters: REAPI calls (when the server runs a
+  // REAPI server) and the content store's bytes in and out. Each carries its
+  // raw number in data-value.
+  function renderReapiCounters(counters) {
+    const box = document.getElementById("reapi-counters");
+    if (!counters) {
+      box.replaceChildren();
+      return;
+    }
+    const r = counters.reapi;
+    const cas = counters.cas || {};
+    const casBytes = (n) => (n ? bytes(n) : "0 B");
+    const items = r ? [
+      ["REAPI executes", r.executes, r.executes, "reapi-executes"],
+      ["REAPI cache hits", r.cache_hits, r.cache_hits, "reapi-cache-hits"],
+      ["REAPI merged", r.merged, r.merged, "reapi-merged"],
+      ["REAPI hedged", r.hedged, r.hedged, "reapi-hedged"],
+    ] : [];
+    items.push(
+      ["CAS bytes in", casBytes(cas.bytes_written), cas.bytes_written, "cas-bytes-in"],
+      ["CAS bytes out", casBytes(cas.bytes_read), cas.bytes_read, "cas-bytes-out"],
+      ["CAS stored", casBytes(cas.bytes) + (cas.max_bytes ? " of " + bytes(cas.max_bytes) : ""), cas.bytes, "cas-stored"]);
+    const nodes = items.map(([label, text, value, id]) =>
+      el("div", { class: "counter", dataTestid: "counter-" + id, dataValue: value },
+        el("div", { class: "value", text }), el("div", { class: "label", text: label })));
+    if (!r) nodes.push(el("p", { class: "empty", dataTestid: "no-reapi", text: "No REAPI server (MERGEYARD_REAPI_LISTEN is unset)." }));
+    box.replaceChildren(...nodes);
+  }
+
   function resources(r) {
     const parts = ["cpu " + r.cpu];
     if (r.memory_bytes) parts.push(bytes(r.memory_bytes));
@@ -274,10 +304,12 @@
     const rows = list.map((x) => {
       const r = x.result;
       const how = r && r.cached ? badge("cached") : x.merged_submissions > 0 ? badge("merged ×" + (x.merged_submissions + 1), "cached") : null;
-      return el("tr", { dataTestid: "execution", dataId: x.execution_id, dataState: x.state },
+      const reapi = x.kind === "reapi";
+      return el("tr", { dataTestid: "execution", dataId: x.execution_id, dataState: x.state, dataKind: x.kind },
         el("td", { class: "mono", text: x.execution_id }),
-        el("td", { text: x.name || "—" }),
-        el("td", { text: x.group || "—" }),
+        el("td", {}, reapi ? badge("REAPI", "reapi") : badge("step")),
+        el("td", { text: x.name || "—", title: reapi ? "action mnemonic" : "step" }),
+        el("td", { text: x.group || "—", title: reapi ? "invocation id" : "group" }),
         el("td", {}, badge(r && !r.passed ? "failed" : x.state), " ", how, x.hedge ? badge("hedge") : null),
         el("td", { text: x.waiters }),
         el("td", { class: "mono", text: x.executor || "—" }),
@@ -286,7 +318,7 @@
         el("td", {}, logLink(x.log_url, "execution " + x.execution_id)));
     });
     document.getElementById("executions").replaceChildren(
-      table(["execution", "step", "group", "state", "waiters", "executor", "took", "queued", ""], rows, "executions") ||
+      table(["execution", "kind", "name", "group", "state", "waiters", "executor", "took", "queued", ""], rows, "executions") ||
       el("p", { class: "empty", text: "No executions yet." }));
   }
 
@@ -315,6 +347,7 @@
       renderCounters(executions.counters, executors.executors);
       renderExecutors(executors.executors);
       renderExecutions(executions.executions);
+      renderReapiCounters(executions.counters);
       renders++;
       document.body.dataset.renders = String(renders);
       document.body.dataset.loaded = "true";
