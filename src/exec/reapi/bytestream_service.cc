@@ -95,7 +95,7 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
   }
 
   Status Read(ServerContext* ctx, const ReadRequest* req, grpc::ServerWriter<ReadResponse>* writer) override {
-    if (Status s = CheckToken(*ctx, c_.token); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     auto r = ParseReadResource(req->resource_name());
     if (!r) return ToGrpc(r.error());
     if (req->read_offset() < 0 || req->read_limit() < 0)
@@ -135,7 +135,7 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
   }
 
   Status Write(ServerContext* ctx, grpc::ServerReader<WriteRequest>* reader, WriteResponse* resp) override {
-    if (Status s = CheckToken(*ctx, c_.token); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     WriteRequest req;
     if (!reader->Read(&req)) return Status(StatusCode::INVALID_ARGUMENT, "an empty write");
     const std::string name = req.resource_name();
@@ -195,7 +195,7 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
 
   Status QueryWriteStatus(ServerContext* ctx, const QueryWriteStatusRequest* req,
                           QueryWriteStatusResponse* resp) override {
-    if (Status s = CheckToken(*ctx, c_.token); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     auto r = ParseWriteResource(req->resource_name());
     if (!r) return ToGrpc(r.error());
     if (c_.cas->Has(r->digest)) {

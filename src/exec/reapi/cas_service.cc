@@ -17,7 +17,7 @@ class CasService final : public rex::ContentAddressableStorage::Service {
 
   Status FindMissingBlobs(ServerContext* ctx, const rex::FindMissingBlobsRequest* req,
                           rex::FindMissingBlobsResponse* resp) override {
-    if (Status s = Auth(ctx); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     std::vector<rex::Digest> ds;
     ds.reserve(static_cast<std::size_t>(req->blob_digests_size()));
     for (const auto& d : req->blob_digests()) {
@@ -30,7 +30,7 @@ class CasService final : public rex::ContentAddressableStorage::Service {
 
   Status BatchUpdateBlobs(ServerContext* ctx, const rex::BatchUpdateBlobsRequest* req,
                           rex::BatchUpdateBlobsResponse* resp) override {
-    if (Status s = Auth(ctx); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     for (const auto& r : req->requests()) {
       auto* out = resp->add_responses();
       *out->mutable_digest() = r.digest();
@@ -53,7 +53,7 @@ class CasService final : public rex::ContentAddressableStorage::Service {
 
   Status BatchReadBlobs(ServerContext* ctx, const rex::BatchReadBlobsRequest* req,
                         rex::BatchReadBlobsResponse* resp) override {
-    if (Status s = Auth(ctx); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     std::int64_t total = 0;
     for (const auto& d : req->digests()) total += std::max<std::int64_t>(d.size_bytes(), 0);
     if (total > c_.max_batch_bytes)
@@ -76,7 +76,7 @@ class CasService final : public rex::ContentAddressableStorage::Service {
 
   Status GetTree(ServerContext* ctx, const rex::GetTreeRequest* req,
                  grpc::ServerWriter<rex::GetTreeResponse>* writer) override {
-    if (Status s = Auth(ctx); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     if (!ValidDigest(req->root_digest()))
       return Status(StatusCode::INVALID_ARGUMENT, "malformed root digest");
     auto tree = c_.cas->Tree(req->root_digest());
@@ -103,11 +103,6 @@ class CasService final : public rex::ContentAddressableStorage::Service {
   }
 
  private:
-  Status Auth(ServerContext* ctx) {
-    Status s = CheckToken(*ctx, c_.token);
-    if (!s.ok()) ++c_.counters->unauthenticated;
-    return s;
-  }
   ServiceContext c_;
 };
 
@@ -117,7 +112,7 @@ class ActionCacheService final : public rex::ActionCache::Service {
 
   Status GetActionResult(ServerContext* ctx, const rex::GetActionResultRequest* req,
                          rex::ActionResult* resp) override {
-    if (Status s = CheckToken(*ctx, c_.token); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     if (!ValidDigest(req->action_digest()))
       return Status(StatusCode::INVALID_ARGUMENT, "malformed action digest");
     auto hit = c_.exec->CachedResult(BackendKey(req->instance_name(), req->action_digest()));
@@ -135,7 +130,7 @@ class ActionCacheService final : public rex::ActionCache::Service {
 
   Status UpdateActionResult(ServerContext* ctx, const rex::UpdateActionResultRequest* req,
                             rex::ActionResult* resp) override {
-    if (Status s = CheckToken(*ctx, c_.token); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     if (!ValidDigest(req->action_digest()))
       return Status(StatusCode::INVALID_ARGUMENT, "malformed action digest");
     const rex::ActionResult& r = req->action_result();
@@ -165,7 +160,7 @@ class CapabilitiesService final : public rex::Capabilities::Service {
 
   Status GetCapabilities(ServerContext* ctx, const rex::GetCapabilitiesRequest*,
                          rex::ServerCapabilities* resp) override {
-    if (Status s = CheckToken(*ctx, c_.token); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     auto* cache = resp->mutable_cache_capabilities();
     cache->add_digest_function(rex::DigestFunction::SHA256);
     cache->mutable_action_cache_update_capabilities()->set_update_enabled(true);
@@ -188,6 +183,12 @@ class CapabilitiesService final : public rex::Capabilities::Service {
 };
 
 }  // namespace
+
+grpc::Status Authorize(const ServiceContext& c, const grpc::ServerContext& ctx) {
+  grpc::Status s = CheckToken(ctx, c.token);
+  if (!s.ok()) ++c.counters->unauthenticated;
+  return s;
+}
 
 std::string BackendKey(const std::string& instance, const rex::Digest& action_digest) {
   core::Action a;

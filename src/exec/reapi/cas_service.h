@@ -10,6 +10,8 @@
 //  - UpdateActionResult stores a client's result (exit code 0 only enter
 //    the cache; others are answered but not kept).
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 
@@ -27,6 +29,9 @@ struct ServiceContext {
   std::string token;                       // empty: no auth
   std::int64_t max_batch_bytes = 4 << 20;  // advertised BatchUpdate/BatchRead limit
 };
+
+// CheckToken (grpc_status.h) with the refusal counted.
+grpc::Status Authorize(const ServiceContext& c, const grpc::ServerContext& ctx);
 
 std::unique_ptr<rex::ContentAddressableStorage::Service> NewCasService(ServiceContext ctx);
 std::unique_ptr<rex::ActionCache::Service> NewActionCacheService(ServiceContext ctx);

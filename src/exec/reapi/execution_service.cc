@@ -57,7 +57,7 @@ class ExecutionService final : public rex::Execution::Service {
   ExecutionService(ServiceContext c, ExecutionOptions o) : c_(c), o_(o) {}
 
   Status Execute(ServerContext* ctx, const rex::ExecuteRequest* req, OpWriter* writer) override {
-    if (Status s = CheckToken(*ctx, c_.token); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     ++c_.counters->executes;
     const rex::Digest& digest = req->action_digest();
     if (!ValidDigest(digest)) return Status(StatusCode::INVALID_ARGUMENT, "malformed action digest");
@@ -92,7 +92,7 @@ class ExecutionService final : public rex::Execution::Service {
   }
 
   Status WaitExecution(ServerContext* ctx, const rex::WaitExecutionRequest* req, OpWriter* writer) override {
-    if (Status s = CheckToken(*ctx, c_.token); !s.ok()) return s;
+    if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     const std::string& name = req->name();
     std::size_t at = name.rfind("operations/");
     if (at == std::string::npos) return Status(StatusCode::NOT_FOUND, "no operation " + name);

@@ -220,6 +220,64 @@ TEST_CASE("the action cache answers complete results only and stores what client
   CHECK(c.ac->GetActionResult(ctx.get(), get, &r).error_code() == grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_CASE("GetTree returns every directory of a tree, in pages") {
+  TestServer s;
+  REQUIRE(s.stack);
+  Client c(s.target());
+  rex::Digest leaf = UploadDir(c, {{"f", {"leaf file", false}}});
+  rex::Digest mid = UploadDir(c, {}, {{"a", leaf}, {"b", leaf}});
+  rex::Digest root = UploadDir(c, {{"top", {"x", true}}}, {{"mid", mid}});
+  rex::GetTreeRequest req;
+  *req.mutable_root_digest() = root;
+  req.set_page_size(2);
+  std::vector<std::string> seen;
+  int pages = 0;
+  {
+    auto ctx = c.Ctx();
+    auto reader = c.cas->GetTree(ctx.get(), req);  // every page comes in this one stream
+    rex::GetTreeResponse resp;
+    while (reader->Read(&resp)) {
+      ++pages;
+      for (const auto& d : resp.directories()) seen.push_back(DigestOf(d.SerializeAsString()).hash());
+    }
+    REQUIRE(reader->Finish().ok());
+  }
+  CHECK(pages == 2);
+  CHECK(seen == std::vector<std::string>{root.hash(), mid.hash(), leaf.hash()});  // the shared leaf once
+
+  *req.mutable_root_digest() = DigestOf("not a directory that exists");
+  auto ctx = c.Ctx();
+  auto reader = c.cas->GetTree(ctx.get(), req);
+  rex::GetTreeResponse resp;
+  while (reader->Read(&resp)) {
+  }
+  CHECK(reader->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE("with TLS configured the listener speaks TLS and plaintext clients fail") {
+  exec::testing::TempDir certs;
+  const std::string cert = certs.path + "/cert.pem", key = certs.path + "/key.pem";
+  int rc = exec::testing::Sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+                             "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " + key +
+                             " -out " + cert + " >/dev/null 2>&1");
+  REQUIRE(rc == 0);
+  ServerOptionsForTest o;
+  o.tls_cert_file = cert;
+  o.tls_key_file = key;
+  TestServer s(o);
+  REQUIRE(s.stack);
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = exec::testing::ReadFile(cert);
+  Client secure(s.target(), "", grpc::SslCredentials(ssl));
+  rex::ServerCapabilities caps;
+  auto ctx = secure.Ctx();
+  CHECK(secure.caps->GetCapabilities(ctx.get(), {}, &caps).ok());
+  Client plain(s.target());
+  ctx = plain.Ctx();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  CHECK(!plain.caps->GetCapabilities(ctx.get(), {}, &caps).ok());
+}
+
 TEST_CASE("with a token configured, calls without it are UNAUTHENTICATED") {
   ServerOptionsForTest o;
   o.token = "s3cret";

@@ -28,6 +28,7 @@ struct ServerOptionsForTest {
   Duration grace = 15 * kSecond;
   std::int64_t cas_max_bytes = 0;
   bool local_executor = true;
+  std::string tls_cert_file, tls_key_file;
 };
 
 class TestServer {
@@ -44,6 +45,8 @@ class TestServer {
     o.cas_max_bytes = t.cas_max_bytes;
     o.reapi.listen = "127.0.0.1:0";
     o.reapi.token = t.token;
+    o.reapi.tls_cert_file = t.tls_cert_file;
+    o.reapi.tls_key_file = t.tls_key_file;
     auto s = ExecStack::Start(o, clock);
     if (s) stack = std::move(*s);
   }
@@ -60,9 +63,11 @@ class TestServer {
 
 class Client {
  public:
-  explicit Client(const std::string& target, std::string token = "")
+  // `creds`: null for plaintext.
+  explicit Client(const std::string& target, std::string token = "",
+                  std::shared_ptr<grpc::ChannelCredentials> creds = nullptr)
       : token_(std::move(token)),
-        channel_(grpc::CreateChannel(target, grpc::InsecureChannelCredentials())),
+        channel_(grpc::CreateChannel(target, creds ? creds : grpc::InsecureChannelCredentials())),
         cas(rex::ContentAddressableStorage::NewStub(channel_)),
         ac(rex::ActionCache::NewStub(channel_)),
         exec(rex::Execution::NewStub(channel_)),
