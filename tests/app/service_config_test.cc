@@ -131,6 +131,45 @@ TEST_CASE("environment variables override the file") {
   CHECK(c->log_level == LogLevel::kError);
 }
 
+TEST_CASE("the REAPI settings: listener, token, TLS, remote engine and the content store's size") {
+  testing::TempDir dir;
+  std::string token = Write(dir, "reapi.token", "server-token\n");
+  std::string path = Write(dir, "c.yml",
+                           "reapi_listen: 127.0.0.1:8980\n"
+                           "reapi_token_file: " + token + "\n"
+                           "reapi_tls_cert_file: /etc/tls.crt\n"
+                           "reapi_tls_key_file: /etc/tls.key\n"
+                           "reapi_remote: grpcs://engine.example.com:443\n"
+                           "reapi_instance: main\n"
+                           "cas_max_size: 2GiB\n");
+  auto c = LoadServiceConfig(path, {});
+  REQUIRE_MESSAGE(c.ok(), ErrorOf(c));
+  CHECK(c->reapi_listen == "127.0.0.1:8980");
+  CHECK(c->reapi_token == "server-token");
+  CHECK(c->reapi_tls_cert_file == "/etc/tls.crt");
+  CHECK(c->reapi_remote == "grpcs://engine.example.com:443");
+  CHECK(c->reapi_instance == "main");
+  CHECK(c->reapi_remote_token.empty());  // the service falls back to reapi_token
+  CHECK(c->cas_max_bytes == 2LL << 30);
+  CHECK(c->ToString().find("server-token") == std::string::npos);
+
+  auto env = LoadServiceConfig(std::nullopt, {{"MERGEYARD_REAPI_LISTEN", "0.0.0.0:9000"},
+                                              {"MERGEYARD_REAPI_REMOTE_TOKEN", "engine-token"},
+                                              {"MERGEYARD_CAS_MAX_SIZE", "512MiB"}});
+  REQUIRE(env.ok());
+  CHECK(env->reapi_listen == "0.0.0.0:9000");
+  CHECK(env->reapi_remote_token == "engine-token");
+  CHECK(env->cas_max_bytes == 512LL << 20);
+  CHECK(LoadServiceConfig(std::nullopt, {})->cas_max_bytes == 10LL << 30);
+
+  CHECK(ErrorOf(LoadServiceConfig(std::nullopt, {{"MERGEYARD_REAPI_LISTEN", "nowhere"}})).find("host:port") !=
+        std::string::npos);
+  CHECK(ErrorOf(LoadServiceConfig(std::nullopt, {{"MERGEYARD_REAPI_REMOTE", "http://x:1"}})).find("grpc://") !=
+        std::string::npos);
+  CHECK(ErrorOf(LoadServiceConfig(std::nullopt, {{"MERGEYARD_CAS_MAX_SIZE", "12"}})).find("at least 1MiB") !=
+        std::string::npos);
+}
+
 TEST_CASE("secrets can come from files, named in the file or in a variable") {
   testing::TempDir dir;
   std::string token = Write(dir, "admin", "s3cret-admin\n");
