@@ -172,6 +172,12 @@ TEST_CASE("every command in the README is run by this test, the demo test or CI"
       {"build/bench/webhook/webhook_bench [--clients 1,4,8] [--seconds 5]", "the benchmarks case"},
       {"bench/forge/run.sh", "the benchmarks case"},
       {"bench/forge/run.sh [build] [--scale 240] [--mode both] [--verbose]", "the benchmarks case"},
+      {"bench/reapi/run.sh [build] [--rounds 3] [--clients 8] [--only hit\\|miss\\|cas] [--server-wrap \"perf record -o /tmp/%s.perf --\"]",
+       "the benchmarks case"},
+      {"MERGEYARD_REAPI_LISTEN=127.0.0.1:8980 MERGEYARD_REAPI_TOKEN=s3cret build/src/app/mergeyard serve",
+       "tests/app/e2e_reapi_bazel_test.cc (these settings, with free ports)"},
+      {"bazel build --remote_executor=grpc://127.0.0.1:8980 --remote_header=authorization=\"Bearer s3cret\" //...",
+       "tests/app/e2e_reapi_bazel_test.cc (these flags, on its own workspace)"},
   };
   for (const auto& c : ReadmeCommands()) {
     INFO("README command: " << c);
@@ -277,4 +283,8 @@ TEST_CASE("README: the benchmark commands run (small sizes) and print their tabl
   out.clear();
   CHECK(s.Run("bench/forge/run.sh " + BuildRoot() + " --prs 3 --mode webhooks", &out) == 0);
   CHECK(out.find("| webhooks | ") != std::string::npos);
+  out.clear();
+  CHECK(s.Run("bench/reapi/run.sh " + BuildRoot() + " --rounds 1 --seconds 1 --misses 3 --only hit", &out) == 0);
+  INFO(out);
+  CHECK(out.find("cache-hit Execute") != std::string::npos);
 }
