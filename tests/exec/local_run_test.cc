@@ -80,6 +80,32 @@ TEST_CASE("a step sees a scrubbed environment plus its declared variables") {
   unsetenv("MERGEYARD_TEST_SECRET");
 }
 
+TEST_CASE("a step's program is found on the step's PATH, never on the server's") {
+  TempDir dir;
+  SystemClock clock;
+  std::filesystem::create_directories(dir.path + "/server-bin");
+  std::filesystem::create_directories(dir.path + "/step-bin");
+  for (const char* d : {"server-bin", "step-bin"}) {
+    std::ofstream(dir.path + "/" + d + "/mytool") << "#!/bin/sh\necho from " << d << "\n";
+    std::filesystem::permissions(dir.path + "/" + d + "/mytool", std::filesystem::perms::owner_all);
+  }
+  const std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+  setenv("PATH", (dir.path + "/server-bin:" + saved).c_str(), 1);
+  RunSpec spec;
+  spec.argv = {"mytool"};
+  spec.workdir = dir.path;
+  spec.sandbox = false;
+  spec.log_path = dir.path + "/log";
+  RunOutcome hidden = RunProcess(spec, clock);
+  CHECK(hidden.exit_code == 127);  // not on the scrubbed PATH
+  CHECK(ReadFile(spec.log_path).find("from server-bin") == std::string::npos);
+  spec.env = {{"PATH", dir.path + "/step-bin:/usr/bin:/bin"}};
+  RunOutcome found = RunProcess(spec, clock);
+  setenv("PATH", saved.c_str(), 1);
+  CHECK(found.exit_code == 0);
+  CHECK(ReadFile(spec.log_path).find("from step-bin") != std::string::npos);
+}
+
 TEST_CASE("a cancelled step is stopped and its exit code and usage are reported") {
   TempDir dir;
   SystemClock clock;
