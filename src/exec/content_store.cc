@@ -156,11 +156,11 @@ void ContentStore::EvictLocked(const std::string& keep) {
 
 Status ContentStore::Place(const std::string& tmp, const std::string& hash, std::int64_t size) {
   std::string path = PathOf(hash);
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  if (ec) {
+  const std::string parent = root_ + "/" + hash.substr(0, 2);
+  if (mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) {
+    int err = errno;
     unlink(tmp.c_str());
-    return Internal("cannot create store directory: " + ec.message());
+    return Internal("cannot create store directory " + parent + ": " + std::strerror(err));
   }
   chmod(tmp.c_str(), 0444);
   std::lock_guard<std::mutex> lock(mu_);
@@ -215,6 +215,32 @@ Result<std::string> ContentStore::PutFile(const std::string& path) {
   }
   if (Status s = Place(tmp, hashed->first, hashed->second); !s) return s.error();
   return hashed->first;
+}
+
+Result<std::string> ContentStore::TakeFile(const std::string& path) {
+  auto hashed = HashFile(path);
+  if (!hashed) return Put("");  // absent: the empty blob, as PutFile
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (KnownLocked(hashed->first)) {
+      stats_.bytes_written += static_cast<std::uint64_t>(hashed->second);
+      UseLocked(hashed->first);
+      return hashed->first;
+    }
+  }
+  std::string tmp = NewTempPath();
+  if (link(path.c_str(), tmp.c_str()) != 0) return PutFile(path);  // another file system
+  if (Status s = Place(tmp, hashed->first, hashed->second); !s) return s.error();
+  return hashed->first;
+}
+
+Status ContentStore::AdoptHashed(const std::string& tmp_path, const std::string& hash, std::int64_t size) {
+  struct stat st;
+  if (stat(tmp_path.c_str(), &st) != 0 || st.st_size != size) {
+    unlink(tmp_path.c_str());
+    return Invalid("the data has " + std::to_string(st.st_size) + " bytes, not " + std::to_string(size));
+  }
+  return Place(tmp_path, hash, size);
 }
 
 Status ContentStore::Adopt(const std::string& tmp_path, const std::string& hash, std::int64_t size) {

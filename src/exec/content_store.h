@@ -45,6 +45,13 @@ class ContentStore {
   // Stores a copy of the file at `path` (streamed); returns its hash. A
   // missing file stores the empty blob.
   Result<std::string> PutFile(const std::string& path);
+  // Stores the file at `path` the cheapest way: when the store has its
+  // content already, nothing is written; else it is hard-linked in (made
+  // read-only) where `path` is on the store's file system, copied otherwise.
+  // The caller must not write to `path` afterwards (it may be the stored blob).
+  Result<std::string> TakeFile(const std::string& path);
+  // Like Adopt, for a file whose SHA-256 the caller computed as it wrote it.
+  Status AdoptHashed(const std::string& tmp_path, const std::string& hash, std::int64_t size);
   // Moves `tmp_path` (a file from NewTempPath) into the store when its
   // SHA-256 is `hash` and its size `size`; kInvalid (and the file removed)
   // when it is not.

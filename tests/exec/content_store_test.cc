@@ -58,6 +58,23 @@ TEST_CASE("content store: adoption verifies the SHA-256 and drops data that does
   CHECK(!cas.Read(*right, 8, 0));
 }
 
+TEST_CASE("content store: a taken file is linked in, or nothing is written when its content is stored") {
+  TempDir dir;
+  ContentStore cas(dir.path + "/cas");
+  REQUIRE(cas.Open());
+  std::ofstream(dir.path + "/out") << "output";
+  auto h = cas.TakeFile(dir.path + "/out");
+  REQUIRE(h);
+  CHECK(*cas.Get(*h) == "output");
+  CHECK(std::filesystem::equivalent(dir.path + "/out", cas.PathOf(*h)));  // a hard link, no copy
+  std::ofstream(dir.path + "/again") << "output";
+  auto before = cas.stats();
+  REQUIRE(cas.TakeFile(dir.path + "/again"));
+  CHECK(cas.stats().blobs == before.blobs);
+  CHECK(!std::filesystem::equivalent(dir.path + "/again", cas.PathOf(*h)));
+  CHECK(*cas.TakeFile(dir.path + "/absent") == *cas.Put(""));
+}
+
 TEST_CASE("content store: a reopened store knows its blobs and their sizes") {
   TempDir dir;
   std::string hash;

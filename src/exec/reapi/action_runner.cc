@@ -26,7 +26,7 @@ Result<std::string> LocalBlobAccess::LocalFile(const rex::Digest& d) {
 }
 
 Result<rex::Digest> LocalBlobAccess::PutFile(const std::string& path) {
-  auto hash = cas_.store().PutFile(path);
+  auto hash = cas_.store().TakeFile(path);
   if (!hash) return hash.error();
   auto size = cas_.store().SizeOf(*hash);
   return MakeDigest(*hash, size.value_or(0));

@@ -34,7 +34,8 @@ class BlobAccess {
   virtual Result<std::string> LocalFile(const rex::Digest& d) = 0;
   virtual Result<std::string> Get(const rex::Digest& d) = 0;
   virtual Result<rex::Digest> Put(std::string_view bytes) = 0;
-  // Stores a copy of the file.
+  // Stores the file, which may become the stored blob itself (a hard
+  // link): the caller must not write to it afterwards.
   virtual Result<rex::Digest> PutFile(const std::string& path) = 0;
 };
 

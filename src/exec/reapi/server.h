@@ -37,6 +37,7 @@ struct ServerOptions {
 
 class Server {
  public:
+  // Also tunes this process's malloc to keep freed memory (see server.cc).
   static Result<std::unique_ptr<Server>> Start(ServerOptions options, ExecService& exec);
   ~Server();
   int port() const { return port_; }
