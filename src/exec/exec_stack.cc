@@ -51,6 +51,11 @@ Result<std::unique_ptr<ExecStack>> ExecStack::Start(ExecStackOptions o, const Cl
     auto server = reapi::Server::Start(o.reapi, *s->service_);
     if (!server) return server.error();
     s->reapi_server_ = std::move(*server);
+    const bool loopback = o.reapi.listen.rfind("127.", 0) == 0 || o.reapi.listen.rfind("localhost:", 0) == 0 ||
+                          o.reapi.listen.rfind("[::1]:", 0) == 0;
+    if (o.reapi.token.empty() && !loopback)
+      LOG_WARN("the REAPI listener takes calls from the network without a token: set reapi_token",
+               {{"listen", o.reapi.listen}});
     LOG_INFO("REAPI server listening", {{"listen", o.reapi.listen}, {"port", std::to_string(s->reapi_server_->port())},
                                         {"auth", o.reapi.token.empty() ? "none" : "bearer token"},
                                         {"tls", o.reapi.tls_cert_file.empty() ? "off" : "on"}});
