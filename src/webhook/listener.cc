@@ -66,10 +66,18 @@ const char* Handle(const Shared& sh, forge::ForgeKind route, const httplib::Requ
   }
   forge::RepoRef repo;
   auto event = forge::ParsePayload(meta.kind, meta.event, req.body, &repo);
+  if (!event.ok() && event.error().code == ErrorCode::kNotFound) {
+    // Authentic, of a kind mergeyard does not act on: a 2xx, so the forge
+    // does not count a failed delivery (GitLab disables hooks that keep
+    // failing); nothing is stored.
+    nlohmann::json j = {{"status", "ignored"}, {"delivery", meta.delivery_id}, {"reason", event.error().message}};
+    res.status = 202;
+    res.set_content(j.dump(), "application/json");
+    return "ignored_kind";
+  }
   if (!event.ok()) {
-    const bool unknown = event.error().code == ErrorCode::kNotFound;
-    ErrorReply(res, 400, unknown ? "unknown_event" : "malformed_payload", event.error().message);
-    return unknown ? "unknown_event" : "malformed";
+    ErrorReply(res, 400, "malformed_payload", event.error().message);
+    return "malformed";
   }
   const std::string allowed = sh.options.secrets.For(meta.kind, repo);
   bool allowed_matched = false;

@@ -4,8 +4,10 @@
 //   1. a body over the size limit: 413;
 //   2. the signature (or GitLab token) is checked over the raw body in
 //      constant time: 401 when missing or wrong;
-//   3. the event header and the JSON body are read: 400 when malformed or
-//      unknown; a delivery signed with a secret that is not the one for its
+//   3. the event header and the JSON body are read: 400 when malformed; an
+//      event of a kind mergeyard does not act on (the signature already
+//      proved it authentic) is answered 202 {"status": "ignored"} and not
+//      stored; a delivery signed with a secret that is not the one for its
 //      repository: 401;
 //   4. the delivery is committed to the DeliveryStore (deduplicated by its
 //      delivery id) and answered 202 — also for a redelivery, which is not
@@ -15,8 +17,9 @@
 //
 // Every request counts once in mergeyard_webhook_deliveries_total{forge,
 // result}, result one of: accepted, ignored (stored, nothing to do),
-// duplicate, too_large, bad_signature, wrong_repo_secret, missing_event,
-// unknown_event, malformed, store_failed, internal_error.
+// ignored_kind (a kind mergeyard does not use; not stored), duplicate,
+// too_large, bad_signature, wrong_repo_secret, missing_event, malformed,
+// store_failed, internal_error.
 
 #include <cstddef>
 #include <functional>

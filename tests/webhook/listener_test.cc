@@ -183,7 +183,7 @@ TEST_CASE("GitLab token, Forgejo signature and ignored events are stored the rig
   CHECK(h.Count("done") == 1);  // the issue note: kept for dedup, never processed
 }
 
-TEST_CASE("malformed JSON, unknown events and oversized bodies get a 4xx JSON error and nothing is stored") {
+TEST_CASE("malformed JSON and oversized bodies get a 4xx JSON error; authentic unknown kinds a 2xx; nothing is stored") {
   Harness h(Options());
   auto malformed = PostGithub(h.port, "{\"action\": ", "issue_comment", "m-1", "s3cret");
   REQUIRE(malformed);
@@ -191,8 +191,11 @@ TEST_CASE("malformed JSON, unknown events and oversized bodies get a 4xx JSON er
   CHECK(ErrorCodeOf(malformed) == "malformed_payload");
   auto unknown = PostGithub(h.port, "{}", "sponsorship", "m-2", "s3cret");
   REQUIRE(unknown);
-  CHECK(unknown->status == 400);
-  CHECK(ErrorCodeOf(unknown) == "unknown_event");
+  CHECK(unknown->status == 202);
+  CHECK(nlohmann::json::parse(unknown->body)["status"] == "ignored");
+  auto forged = PostGithub(h.port, "{}", "sponsorship", "m-2b", "wrong-secret");
+  REQUIRE(forged);
+  CHECK(forged->status == 401);  // only an authentic delivery is answered 2xx
   auto no_event = PostGithub(h.port, "{}", "", "m-3", "s3cret");
   REQUIRE(no_event);
   CHECK(no_event->status == 400);
@@ -249,7 +252,7 @@ TEST_CASE("every delivery is counted by forge and result in the metrics") {
   REQUIRE(PostGithub(h.port, body, "issue_comment", "x-2", "s3cret")->status == 202);
   REQUIRE(PostGithub(h.port, body, "issue_comment", "x-2", "s3cret")->status == 202);
   REQUIRE(PostGithub(h.port, ReadFixture("github/push.tag-deleted.json"), "push", "x-3", "s3cret")->status == 202);
-  REQUIRE(PostGithub(h.port, "{}", "sponsorship", "x-4", "s3cret")->status == 400);
+  REQUIRE(PostGithub(h.port, "{}", "sponsorship", "x-4", "s3cret")->status == 202);
   REQUIRE(PostGithub(h.port, "{\"action\": ", "issue_comment", "x-5", "s3cret")->status == 400);
   REQUIRE(PostGithub(h.port, "{" + std::string(70 * 1024, ' ') + "}", "push", "x-6", "s3cret")->status == 413);
   httplib::Client cli("127.0.0.1", h.port);
@@ -263,7 +266,7 @@ TEST_CASE("every delivery is counted by forge and result in the metrics") {
   CHECK(deliveries("github", "accepted") == 1);
   CHECK(deliveries("github", "duplicate") == 1);
   CHECK(deliveries("github", "ignored") == 1);
-  CHECK(deliveries("github", "unknown_event") == 1);
+  CHECK(deliveries("github", "ignored_kind") == 1);
   CHECK(deliveries("github", "malformed") == 1);
   CHECK(deliveries("github", "too_large") == 1);
   CHECK(deliveries("gitlab", "bad_signature") == 1);
