@@ -175,8 +175,8 @@ Result<std::vector<core::Assignment>> ExecService::PollWork(const std::string& e
                                                             Duration wait) {
   std::unique_lock<std::mutex> lock(mu_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
-  for (;;) {
-    if (!backend_->Touch(executor, clock_.Now())) return NotFound("executor not registered");
+  for (bool fresh = true;; fresh = false) {
+    if (!backend_->Touch(executor, clock_.Now(), /*heard=*/fresh)) return NotFound("executor not registered");
     auto& box = inbox_[executor];
     if (!box.empty()) {
       std::vector<core::Assignment> out(std::make_move_iterator(box.begin()),

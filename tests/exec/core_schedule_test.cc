@@ -219,6 +219,34 @@ TEST_CASE("an expired lease puts the execution back in the queue and it finishes
   CHECK(out[0].result.executor == "x2");
 }
 
+TEST_CASE("an executor whose lease expired gets no work until it is heard from again") {
+  Harness h;
+  h.AddExecutor("dead", 4);
+  h.AddExecutor("live", 1);
+  auto s = h.Submit(MakeAction("t"));
+  auto as = h.Schedule();
+  REQUIRE(as.size() == 1);
+  REQUIRE(as[0].executor == "dead");  // more room: preferred
+  h.silent.insert("dead");           // killed mid-step: no renewal, no poll
+  h.backend.Touch("live", h.now);
+  h.Submit(MakeAction("u"));          // other work queued behind it
+  h.Advance(20 * kSecond);
+  h.Delivered();
+  auto again = h.Schedule();
+  REQUIRE(again.size() == 1);         // the live executor has room for one
+  CHECK(again[0].executor == "live");
+  CHECK(again[0].execution == s.execution);  // the lost step first (boosted), attempt 2
+  CHECK(again[0].attempt == 2);
+  // A long poll the dead executor left open refreshes nothing...
+  h.backend.Touch("dead", h.now, /*heard=*/false);
+  CHECK(h.Schedule().empty());
+  // ...but a new poll (it came back) makes it eligible again.
+  h.backend.Touch("dead", h.now);
+  auto next = h.Schedule();
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].executor == "dead");
+}
+
 TEST_CASE("an executor that renews within the grace period keeps its work") {
   Harness h;
   h.AddExecutor("x1", 1);
@@ -250,8 +278,8 @@ TEST_CASE("an execution whose leases keep expiring fails after max attempts") {
   h.AddExecutor("x1", 1);
   auto s = h.Submit(MakeAction("t"));
   for (int i = 0; i < 2; ++i) {
+    h.backend.Touch("x1", h.now);  // x1 polls again after losing a lease
     REQUIRE(h.Schedule().size() == 1);
-    h.backend.Touch("x1", h.now);
     h.Advance(20 * kSecond);
   }
   auto out = h.Delivered();

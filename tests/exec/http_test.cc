@@ -203,6 +203,44 @@ TEST_CASE("a remote executor killed mid-step loses its lease and the step finish
   CHECK(log->body.find("hello") != std::string::npos);  // streamed from the remote executor
 }
 
+TEST_CASE("of two remote executors, one killed mid-step: the step finishes on the other in two attempts") {
+  REQUIRE_MESSAGE(!Binary().empty(), "MERGEYARD_BINARY must name the built mergeyard");
+  TempDir dir;
+  Server s(dir.path, /*local_executor=*/false, /*lease=*/700);
+  WriteFile(dir.path + "/token", std::string(kExecutorToken) + "\n");
+  pid_t a = SpawnExecutor(s.Url(), dir.path + "/token", "exec-a", dir.path + "/ea");
+  pid_t b = SpawnExecutor(s.Url(), dir.path + "/token", "exec-b", dir.path + "/eb");
+  REQUIRE(WaitFor([&] { return s.service->ListExecutors().size() == 2; }, 15000));
+  auto c = s.Client();
+  auto r = c.Post("/api/v1/actions/execute", Action("sleep 1; cat src/file.txt", s.git.commit1).dump(),
+                  "application/json");
+  REQUIRE(r->status == 200);
+  std::string id = json::parse(r->body)["execution_id"];
+  std::string first;
+  REQUIRE(WaitFor([&] {
+    auto v = s.service->View(id);
+    if (!v || v->state != core::ExecState::kRunning) return false;
+    first = v->executor;
+    return true;
+  }, 15000));
+  pid_t victim = first == "exec-a" ? a : b, survivor = first == "exec-a" ? b : a;
+  auto killed_at = std::chrono::steady_clock::now();
+  kill(-victim, SIGKILL);
+  waitpid(victim, nullptr, 0);
+  auto g = c.Get(("/api/v1/executions/" + id + "?wait=30").c_str());
+  auto took = std::chrono::steady_clock::now() - killed_at;
+  kill(-survivor, SIGTERM);
+  waitpid(survivor, nullptr, 0);
+  REQUIRE(g);
+  json v = json::parse(g->body);
+  CHECK(v["state"] == "completed");
+  CHECK(v["result"]["exit_code"] == 0);
+  CHECK(v["result"]["executor"] != first);
+  CHECK(v["attempts"] == 2);
+  // Lease 0.7 s + grace 0.7 s + the step's 1 s, with room for a loaded machine.
+  CHECK(took < std::chrono::seconds(8));
+}
+
 TEST_CASE("an executor with a bad token is refused and exits") {
   if (Binary().empty()) {
     MESSAGE("MERGEYARD_BINARY not built; skipping");

@@ -158,7 +158,10 @@ class Backend {
   // lease is not held any more (expired, cancelled, lost the race): stop the step.
   Status Renew(const LeaseId& lease, Time now);
   // Marks the executor seen (a poll). False if it is not registered.
-  bool Touch(const std::string& executor, Time now);
+  // `heard`: a fresh sign of life (a new poll), which also lifts the hold
+  // on an executor whose lease expired; false for a long poll that was
+  // already open (it may outlive its executor).
+  bool Touch(const std::string& executor, Time now, bool heard = true);
   // Executors currently registered.
   std::vector<ExecutorInfo> Executors() const;
   // Refused (kConflict) when the lease is unknown, expired or cancelled.
@@ -236,6 +239,10 @@ class Backend {
     Resources used{0, 0, {}};
     std::set<LeaseId> leases;
     Time last_seen = 0;
+    // A lease of it expired: it gets no work until it is heard from again
+    // (a renewal, a new poll, a registration), so a dead executor is not
+    // handed the step it just lost, nor any other.
+    bool suspect = false;
   };
   enum class TimerKind { kGrace, kLease, kHedge, kExecutorStale };
   struct Timer {

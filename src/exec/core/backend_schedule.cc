@@ -38,13 +38,15 @@ void Backend::UpsertExecutor(const ExecutorInfo& info, Time now) {
   auto [it, fresh] = executors_.try_emplace(info.id);
   it->second.info = info;
   it->second.last_seen = now;
+  it->second.suspect = false;
   if (fresh) Arm(now + config_.executor_ttl, TimerKind::kExecutorStale, info.id);
 }
 
-bool Backend::Touch(const std::string& executor, Time now) {
+bool Backend::Touch(const std::string& executor, Time now, bool heard) {
   auto it = executors_.find(executor);
   if (it == executors_.end()) return false;
   it->second.last_seen = now;
+  if (heard) it->second.suspect = false;
   return true;
 }
 
@@ -99,6 +101,7 @@ FairQueue::Fit Backend::Fit(const std::string& exec_id, std::string* chosen) {
   int best_score = -1;
   double best_free = -1;
   for (const auto& [id, e] : executors_) {
+    if (e.suspect) continue;
     if (!LabelsMatch(e.info.labels, a.platform)) continue;
     any_label = true;
     bool custom_only = false;
@@ -244,6 +247,7 @@ void Backend::ExpireLease(const LeaseId& lease, Time now) {
   if (it == leases_.end()) return;
   Execution& ex = executions_.at(it->second);
   ++stats_.lease_expired;
+  if (auto e = executors_.find(ex.executor); e != executors_.end()) e->second.suspect = true;
   Notice n;
   n.kind = Notice::Kind::kCancelLease;
   n.executor = ex.executor;
