@@ -1,7 +1,6 @@
 #include "exec/content_store.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,8 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+
+#include "exec/sha256_stream.h"
 
 namespace mergeyard::exec {
 namespace fs = std::filesystem;
@@ -24,8 +25,7 @@ constexpr std::size_t kChunk = 1 << 20;
 Result<std::pair<std::string, std::int64_t>> HashFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NotFound("cannot open " + path + ": " + std::strerror(errno));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  Sha256Stream sha;
   std::string buf(kChunk, '\0');
   std::int64_t size = 0;
   for (;;) {
@@ -36,33 +36,11 @@ Result<std::pair<std::string, std::int64_t>> HashFile(const std::string& path) {
       return Internal("cannot read " + path + ": " + std::strerror(errno));
     }
     if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
+    sha.Update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     size += n;
   }
   close(fd);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return std::make_pair(out, size);
-}
-
-std::string HashBytes(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+  return std::make_pair(sha.Finish(), size);
 }
 
 }  // namespace
@@ -181,7 +159,7 @@ Status ContentStore::Place(const std::string& tmp, const std::string& hash, std:
 }
 
 Result<std::string> ContentStore::Put(std::string_view bytes) {
-  std::string hash = HashBytes(bytes);
+  std::string hash = Sha256Of(bytes);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (KnownLocked(hash)) {

@@ -1,7 +1,6 @@
 #include "exec/reapi/bytestream_service.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +9,7 @@
 #include <mutex>
 
 #include "exec/reapi/grpc_status.h"
+#include "exec/sha256_stream.h"
 
 namespace mergeyard::exec::reapi {
 namespace {
@@ -176,7 +176,7 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
         unlink(u.path.c_str());
         return Status(StatusCode::INTERNAL, "cannot write the upload");
       }
-      EVP_DigestUpdate(u.sha.get(), data.data(), data.size());
+      u.sha.Update(data);
       u.committed += static_cast<std::int64_t>(data.size());
       if (req.finish_write()) break;
       if (!reader->Read(&req)) {  // broke off: keep it for QueryWriteStatus and a resumed Write
@@ -191,15 +191,7 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
       return Status(StatusCode::INVALID_ARGUMENT, "finish_write after " + std::to_string(u.committed) +
                                                       " of the digest's " + std::to_string(size) + " bytes");
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(u.sha.get(), md, &len);
-    static const char* hex = "0123456789abcdef";
-    std::string actual;
-    for (unsigned int i = 0; i < len; ++i) {
-      actual += hex[md[i] >> 4];
-      actual += hex[md[i] & 15];
-    }
+    const std::string actual = u.sha.Finish();
     if (actual != r->digest.hash()) {
       unlink(u.path.c_str());
       return Status(StatusCode::INVALID_ARGUMENT, "the data's SHA-256 is " + actual + ", not " + r->digest.hash());
@@ -233,7 +225,7 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
     std::int64_t committed = 0;
     std::uint64_t seq = 0;
     // SHA-256 of the committed bytes, computed as they arrive (no read-back).
-    std::shared_ptr<EVP_MD_CTX> sha;
+    Sha256Stream sha;
   };
   static Status ToStatus(const mergeyard::Status& s) { return s ? Status::OK : ToGrpc(s.error()); }
 
@@ -248,8 +240,6 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
     }
     Upload u;
     u.path = c_.cas->store().NewTempPath();
-    u.sha.reset(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    EVP_DigestInit_ex(u.sha.get(), EVP_sha256(), nullptr);
     return u;
   }
   void Keep(const std::string& name, Upload u) {

@@ -1,6 +1,6 @@
 #include "exec/reapi/cas.h"
 
-#include <openssl/evp.h>
+#include "exec/sha256_stream.h"
 
 #include <deque>
 #include <set>
@@ -20,17 +20,7 @@ rex::Digest MakeDigest(std::string hash, std::int64_t size) {
 }
 
 rex::Digest DigestOf(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(64);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return MakeDigest(std::move(out), static_cast<std::int64_t>(bytes.size()));
+  return MakeDigest(Sha256Of(bytes), static_cast<std::int64_t>(bytes.size()));
 }
 
 bool ValidDigest(const rex::Digest& d) { return d.size_bytes() >= 0 && IsSha256Hex(d.hash()); }
