@@ -94,14 +94,18 @@ core::ActionResult RunAssignment(const core::Assignment& a, const StepEnv& env,
     std::error_code ec;
     fs::remove_all(workdir, ec);
   }
-  result.exit_code = out.exit_code;
-  result.duration = out.duration;
-  result.timed_out = out.timed_out;
-  result.peak_memory_bytes = out.peak_memory_bytes;
-  result.cpu_cores = out.cpu_cores;
-  result.isolation = out.isolation;
-  result.error = out.error;
+  Record(out, &result);
   return result;
+}
+
+void Record(const RunOutcome& out, core::ActionResult* result) {
+  result->exit_code = out.exit_code;
+  result->duration = out.duration;
+  result->timed_out = out.timed_out;
+  result->peak_memory_bytes = out.peak_memory_bytes;
+  result->cpu_cores = out.cpu_cores;
+  result->isolation = out.isolation;
+  result->error = out.error;
 }
 
 }  // namespace mergeyard::exec

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "exec/core/backend.h"
+#include "exec/process_runner.h"
 #include "exec/workspace.h"
 
 namespace mergeyard::exec {
@@ -40,6 +41,10 @@ struct StepEnv {
   bool sandbox = true;
   const Clock* clock = nullptr;
 };
+
+// The process's verdict and usage into `result` (exit code, duration,
+// timeout, peak memory, cpu, isolation, start error).
+void Record(const RunOutcome& out, core::ActionResult* result);
 
 // Appends to `log_path`. `heartbeat` runs about once a second while the step
 // runs; `cancel` stops it. An infrastructure failure (no checkout) comes back

@@ -263,13 +263,7 @@ core::ActionResult ActionRunner::Run(const core::Assignment& a, const std::strin
   AppendFile(log_path, "stderr", spec.stderr_path);
 
   core::ActionResult result;
-  result.exit_code = out.exit_code;
-  result.duration = out.duration;
-  result.timed_out = out.timed_out;
-  result.peak_memory_bytes = out.peak_memory_bytes;
-  result.cpu_cores = out.cpu_cores;
-  result.isolation = out.isolation;
-  result.error = out.error;
+  Record(out, &result);
   if (!out.error.empty() || out.cancelled) return result;
 
   rex::ActionResult r;
