@@ -12,6 +12,7 @@
 #include "exec/local_executor.h"
 #include "exec/pipeline_run_port.h"
 #include "exec_test_util.h"
+#include "run_sink.h"
 
 using namespace mergeyard;
 using namespace mergeyard::exec;
@@ -82,21 +83,6 @@ struct Collected {
     std::unique_lock<std::mutex> lock(mu);
     return cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return outcomes.size() >= n; });
   }
-};
-
-struct Sink final : engine::EventSink {
-  void Post(const engine::QueueKey&, queue::Event e) override {
-    std::lock_guard<std::mutex> lock(mu);
-    if (auto* f = std::get_if<queue::RunFinished>(&e)) finished.push_back(*f);
-    cv.notify_all();
-  }
-  bool WaitCount(std::size_t n, int ms = 20000) {
-    std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return finished.size() >= n; });
-  }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<queue::RunFinished> finished;
 };
 
 }  // namespace
@@ -261,7 +247,7 @@ TEST_CASE("the run port runs the pipeline in order and reports the first failing
   PipelineRunPort port(*b.service, b.workspace,
                        [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; },
                        "http://mq.example");
-  Sink sink;
+  RunSink sink;
   engine::QueueKey key{"o/r", "main"};
   port.Start(key, queue::StartRun{1, b.git.commit1}, sink);
   port.Start(key, queue::StartRun{2, b.git.commit2}, sink);
@@ -290,7 +276,7 @@ TEST_CASE("batches sharing a step share one execution and a merged failure is re
   cfg.pipeline = {flaky};
   PipelineRunPort port(*b.service, b.workspace,
                        [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; });
-  Sink sink;
+  RunSink sink;
   engine::QueueKey key{"o/r", "main"};
   port.Start(key, queue::StartRun{1, b.git.commit1}, sink);
   port.Start(key, queue::StartRun{2, b.git.commit1}, sink);  // same tree: merges
@@ -306,7 +292,7 @@ TEST_CASE("a cancelled run never answers and its execution is cancelled") {
   cfg.pipeline = {engine::PipelineStep{.name = "slow", .run = "sleep 30"}};
   PipelineRunPort port(*b.service, b.workspace,
                        [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; });
-  Sink sink;
+  RunSink sink;
   engine::QueueKey key{"o/r", "main"};
   port.Start(key, queue::StartRun{7, b.git.commit1}, sink);
   REQUIRE(WaitFor([&] { return b.service->Stats().running == 1; }));

@@ -6,29 +6,11 @@
 
 #include "exec/exec_stack.h"
 #include "exec_test_util.h"
+#include "run_sink.h"
 
 using namespace mergeyard;
 using namespace mergeyard::exec;
 using namespace mergeyard::exec::testing;
-
-namespace {
-
-struct Sink final : engine::EventSink {
-  void Post(const engine::QueueKey&, queue::Event e) override {
-    std::lock_guard<std::mutex> lock(mu);
-    if (auto* f = std::get_if<queue::RunFinished>(&e)) finished.push_back(*f);
-    cv.notify_all();
-  }
-  bool WaitCount(std::size_t n) {
-    std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_for(lock, std::chrono::seconds(20), [&] { return finished.size() >= n; });
-  }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<queue::RunFinished> finished;
-};
-
-}  // namespace
 
 TEST_SUITE("exec") {
 
@@ -56,7 +38,7 @@ TEST_CASE("the exec stack serves the API and runs pipelines through the sandboxe
   int port = http.bind_to_any_port("127.0.0.1");
   std::thread t([&] { http.listen_after_bind(); });
 
-  Sink sink;
+  RunSink sink;
   (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{1, git.commit1}, sink);
   (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{2, git.commit2}, sink);
   REQUIRE(sink.WaitCount(2));

@@ -8,6 +8,7 @@
 #include <condition_variable>
 
 #include "app/serve_child.h"
+#include "../run_sink.h"
 #include "reapi_test_util.h"
 
 using namespace mergeyard;
@@ -21,21 +22,6 @@ std::string Binary() {
   const char* b = std::getenv("MERGEYARD_BINARY");
   return b && std::filesystem::exists(b) ? b : "";
 }
-
-struct Sink final : engine::EventSink {
-  void Post(const engine::QueueKey&, queue::Event e) override {
-    std::lock_guard<std::mutex> lock(mu);
-    if (auto* f = std::get_if<queue::RunFinished>(&e)) finished.push_back(*f);
-    cv.notify_all();
-  }
-  bool WaitCount(std::size_t n) {
-    std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_for(lock, std::chrono::seconds(60), [&] { return finished.size() >= n; });
-  }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<queue::RunFinished> finished;
-};
 
 // A second mergeyard acting as the REAPI engine, with a token.
 struct Engine {
@@ -88,9 +74,9 @@ TEST_CASE("pipeline steps run on another mergeyard as REAPI engine; an unchanged
   auto stack = ExecStack::Start(o, clock);
   REQUIRE(stack);
 
-  Sink sink;
+  RunSink sink;
   (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{1, commit3}, sink);
-  REQUIRE(sink.WaitCount(1));
+  REQUIRE(sink.WaitCount(1, 60000));
   CHECK(!sink.finished[0].passed);  // lint exits 4
   auto uploaded = (*stack)->engine_client()->stats();
   CHECK(uploaded.uploaded_blobs > 0);
@@ -123,7 +109,7 @@ TEST_CASE("pipeline steps run on another mergeyard as REAPI engine; an unchanged
   // Command and Action messages are sent.
   auto before = (*stack)->engine_client()->stats();
   (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{2, commit3}, sink);
-  REQUIRE(sink.WaitCount(2));
+  REQUIRE(sink.WaitCount(2, 60000));
   auto after = (*stack)->engine_client()->stats();
   CHECK(after.executes == before.executes + 1);
   CHECK(after.uploaded_blobs - before.uploaded_blobs == 2);
@@ -147,9 +133,9 @@ TEST_CASE("a wrong engine token fails the step with the engine's answer, not a v
   o.backend.max_attempts = 1;
   auto stack = ExecStack::Start(o, clock);
   REQUIRE(stack);
-  Sink sink;
+  RunSink sink;
   (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{1, git.commit1}, sink);
-  REQUIRE(sink.WaitCount(1));
+  REQUIRE(sink.WaitCount(1, 60000));
   CHECK(!sink.finished[0].passed);
   bool saw_error = false;
   for (const auto& v : (*stack)->service().ListExecutions(10))
