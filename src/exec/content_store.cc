@@ -282,12 +282,17 @@ std::optional<std::int64_t> ContentStore::SizeOf(const std::string& hash) {
   return index_[hash].size;
 }
 
-std::vector<std::string> ContentStore::Missing(const std::vector<std::string>& hashes) {
-  std::vector<std::string> out;
+std::vector<std::optional<std::int64_t>> ContentStore::SizesOf(const std::vector<std::string>& hashes) {
+  std::vector<std::optional<std::int64_t>> out;
+  out.reserve(hashes.size());
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& h : hashes) {
-    if (IsSha256Hex(h) && KnownLocked(h)) UseLocked(h);
-    else out.push_back(h);
+    if (!IsSha256Hex(h) || !KnownLocked(h)) {
+      out.push_back(std::nullopt);
+      continue;
+    }
+    UseLocked(h);
+    out.push_back(index_[h].size);
   }
   return out;
 }

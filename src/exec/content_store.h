@@ -67,8 +67,8 @@ class ContentStore {
   bool Has(const std::string& hash);
   // The stored size, nullopt when absent. Counts as a use.
   std::optional<std::int64_t> SizeOf(const std::string& hash);
-  // The hashes of `hashes` that are not stored; the others count as used.
-  std::vector<std::string> Missing(const std::vector<std::string>& hashes);
+  // SizeOf for many hashes under one lock (nullopt: absent or malformed).
+  std::vector<std::optional<std::int64_t>> SizesOf(const std::vector<std::string>& hashes);
   // Where the blob lives (it may be absent). Read-only; hard-link, never write.
   std::string PathOf(const std::string& hash) const;
 

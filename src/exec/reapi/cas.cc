@@ -52,17 +52,11 @@ std::vector<rex::Digest> Cas::Missing(const std::vector<rex::Digest>& ds) {
   std::vector<std::string> hashes;
   hashes.reserve(ds.size());
   for (const auto& d : ds) hashes.push_back(d.hash());
-  std::vector<std::string> absent = store_.Missing(hashes);
-  std::set<std::string> gone(absent.begin(), absent.end());
+  std::vector<std::optional<std::int64_t>> sizes = store_.SizesOf(hashes);
   std::vector<rex::Digest> out;
-  for (const auto& d : ds) {
-    if (IsEmptyBlob(d)) continue;
-    if (gone.count(d.hash()) || !ValidDigest(d)) {
-      out.push_back(d);
-      continue;
-    }
-    auto size = store_.SizeOf(d.hash());
-    if (!size || *size != d.size_bytes()) out.push_back(d);
+  for (std::size_t i = 0; i < ds.size(); ++i) {
+    if (IsEmptyBlob(ds[i])) continue;
+    if (!sizes[i] || *sizes[i] != ds[i].size_bytes()) out.push_back(ds[i]);
   }
   return out;
 }
