@@ -146,27 +146,26 @@ std::unique_ptr<grpc::ClientContext> EngineClient::Context(const std::string& in
 }
 
 Status EngineClient::HashBlobs(const std::string& mirror, Tree& tree) {
+  // What to read from git: files whose digest is not remembered yet, and
+  // every symlink (its content is its target).
   std::vector<std::string> unknown;
+  std::set<std::string> symlink_oids;
   std::function<void(Tree::Dir&)> collect = [&](Tree::Dir& d) {
     for (auto& [name, f] : d.files) {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = blob_digests_.find(f.oid);
-      if (it == blob_digests_.end()) unknown.push_back(f.oid);
+      if (!blob_digests_.count(f.oid)) unknown.push_back(f.oid);
     }
-    for (auto& [name, oid] : d.symlinks) unknown.push_back(oid);
+    for (auto& [name, oid] : d.symlinks) {
+      symlink_oids.insert(oid);
+      unknown.push_back(oid);
+    }
     for (auto& [name, sub] : d.dirs) collect(sub);
   };
   collect(tree.root);
-  std::set<std::string> symlink_oids;
-  std::function<void(Tree::Dir&)> links = [&](Tree::Dir& d) {
-    for (auto& [n, oid] : d.symlinks) symlink_oids.insert(oid);
-    for (auto& [n, sub] : d.dirs) links(sub);
-  };
-  links(tree.root);
   std::sort(unknown.begin(), unknown.end());
   unknown.erase(std::unique(unknown.begin(), unknown.end()), unknown.end());
   Status s = CatFileBatch(mirror, unknown, [&](const std::string& oid, const std::string& content) {
-    if (symlink_oids.count(oid)) tree.symlink_targets[oid] = content;
+    if (symlink_oids.count(oid)) tree.symlink_targets[oid] = content;  // a file may share the blob
     std::lock_guard<std::mutex> lock(mu_);
     blob_digests_[oid] = DigestOf(content);
     return Ok();
