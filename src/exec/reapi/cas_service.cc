@@ -199,9 +199,11 @@ std::string BackendKey(const std::string& instance, const rex::Digest& action_di
 
 Result<rex::ActionResult> StoredResult(Cas& cas, const core::ActionResult& r) {
   if (r.outputs_digest.empty()) return NotFound("the result has no REAPI ActionResult");
-  auto size = cas.store().SizeOf(r.outputs_digest);
-  if (!size) return NotFound("the ActionResult " + r.outputs_digest + " is no longer in the CAS");
-  return cas.GetMessage<rex::ActionResult>(MakeDigest(r.outputs_digest, *size));
+  auto bytes = cas.store().Get(r.outputs_digest);  // one read: the hash names it, the size is its own
+  if (!bytes) return NotFound("the ActionResult " + r.outputs_digest + " is no longer in the CAS");
+  rex::ActionResult result;
+  if (!result.ParseFromString(*bytes)) return Invalid("blob " + r.outputs_digest + " is not an ActionResult");
+  return result;
 }
 
 std::unique_ptr<rex::ContentAddressableStorage::Service> NewCasService(ServiceContext ctx) {
