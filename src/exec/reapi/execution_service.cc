@@ -88,7 +88,7 @@ class ExecutionService final : public rex::Execution::Service {
     core::SubmitOptions opts;
     opts.skip_cache = req->skip_cache_lookup();
     opts.no_merge = action->do_not_cache();
-    return Run(ctx, writer, *core_action, digest, opts, /*count=*/true);
+    return Run(ctx, writer, *core_action, opts, /*count=*/true);
   }
 
   Status WaitExecution(ServerContext* ctx, const rex::WaitExecutionRequest* req, OpWriter* writer) override {
@@ -97,12 +97,12 @@ class ExecutionService final : public rex::Execution::Service {
     std::size_t at = name.rfind("operations/");
     if (at == std::string::npos) return Status(StatusCode::NOT_FOUND, "no operation " + name);
     std::string execution = name.substr(at + 11);
-    Known known;
+    core::Action action;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = known_.find(execution);
       if (it == known_.end()) return Status(StatusCode::NOT_FOUND, "no operation " + name);
-      known = it->second;
+      action = it->second;
     }
     auto view = c_.exec->View(execution);
     if (view && view->result &&
@@ -111,17 +111,17 @@ class ExecutionService final : public rex::Execution::Service {
       o.execution = execution;
       o.winner = view->winner;
       o.result = *view->result;
-      writer->Write(Final(name, known.digest, ResponseFor(o)));
+      writer->Write(Final(name, ClientDigest(action), ResponseFor(o)));
       return Status::OK;
     }
-    return Run(ctx, writer, known.action, known.digest, {}, /*count=*/false);
+    return Run(ctx, writer, action, {}, /*count=*/false);
   }
 
  private:
-  struct Known {
-    core::Action action;
-    rex::Digest digest;
-  };
+  // The client's action digest, which a REAPI core::Action carries.
+  static rex::Digest ClientDigest(const core::Action& a) {
+    return MakeDigest(a.remote.action_hash, a.remote.action_size);
+  }
 
   Status Missing(const std::vector<rex::Digest>& missing) {
     ++c_.counters->missing_inputs;
@@ -138,8 +138,9 @@ class ExecutionService final : public rex::Execution::Service {
   }
 
   // Submits (or joins) and follows the execution to its end on `writer`.
-  Status Run(ServerContext* ctx, OpWriter* writer, const core::Action& action, const rex::Digest& digest,
-             core::SubmitOptions opts, bool count) {
+  Status Run(ServerContext* ctx, OpWriter* writer, const core::Action& action, core::SubmitOptions opts,
+             bool count) {
+    const rex::Digest digest = ClientDigest(action);
     auto pending = std::make_shared<Pending>();
     auto done = [pending](const core::Outcome& o) {
       std::lock_guard<std::mutex> lock(pending->mu);
@@ -164,7 +165,7 @@ class ExecutionService final : public rex::Execution::Service {
     }
     if (count) ++(s.status == core::SubmitStatus::kMerged ? c_.counters->merged : c_.counters->executed);
     const std::string name = OperationName(action.remote.instance, s.execution);
-    Remember(s.execution, Known{action, digest});
+    Remember(s.execution, action);
     return Follow(ctx, writer, name, digest, s, *pending);
   }
 
@@ -260,9 +261,9 @@ class ExecutionService final : public rex::Execution::Service {
     return op;
   }
 
-  void Remember(const std::string& execution, Known k) {
+  void Remember(const std::string& execution, const core::Action& action) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (known_.emplace(execution, std::move(k)).second) order_.push_back(execution);
+    if (known_.emplace(execution, action).second) order_.push_back(execution);
     while (order_.size() > kRememberedOperations) {
       known_.erase(order_.front());
       order_.pop_front();
@@ -272,7 +273,7 @@ class ExecutionService final : public rex::Execution::Service {
   ServiceContext c_;
   ExecutionOptions o_;
   std::mutex mu_;
-  std::unordered_map<std::string, Known> known_;  // by execution id
+  std::unordered_map<std::string, core::Action> known_;  // by execution id
   std::deque<std::string> order_;
 };
 
