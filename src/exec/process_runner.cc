@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -77,6 +78,65 @@ void WaitForExit(int pidfd, int ms) {
   poll(&p, 1, ms);
 }
 
+// Everything the child needs between vfork and execve, prepared before.
+struct ChildPlan {
+  const char* program = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  int stdout_fd = -1, stderr_fd = -1;
+  const char* workdir = nullptr;
+  rlim_t memory_limit = 0;  // 0: none
+  rlim_t cpu_seconds = 0;
+};
+
+// Starts `plan` as a child in a process group of its own; -1 with errno set
+// when it cannot. A child that cannot enter its workdir exits 126; one that
+// cannot exec, 127.
+pid_t Spawn(const ChildPlan& plan) {
+  // Signals stay blocked until the child has reset every handler to the
+  // default: a kill that arrives first must not run a handler of the server
+  // (or of a test harness) inside the child.
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  // vfork: the child borrows the server's memory until execve instead of
+  // copying its page tables (a fork of a large, many-threaded server cost
+  // milliseconds per step, bench/reapi). So the child makes system calls
+  // only: no allocation, no locks, no return.
+  const pid_t pid = vfork();
+  if (pid == 0) {
+    // Its own copy of the handler table: drop the server's handlers so a
+    // kill lands as a plain kill.
+    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    setpgid(0, 0);
+    dup2(plan.stdout_fd, 1);
+    dup2(plan.stderr_fd, 2);
+    const int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    if (chdir(plan.workdir) != 0) _exit(126);
+    const struct rlimit core = {0, 0};
+    setrlimit(RLIMIT_CORE, &core);
+    const struct rlimit files = {4096, 4096};
+    setrlimit(RLIMIT_NOFILE, &files);
+    if (plan.memory_limit > 0) {
+      const struct rlimit as = {plan.memory_limit, plan.memory_limit};
+      setrlimit(RLIMIT_AS, &as);
+    }
+    const struct rlimit cpu = {plan.cpu_seconds, plan.cpu_seconds};
+    setrlimit(RLIMIT_CPU, &cpu);
+    execve(plan.program, plan.argv, plan.envp);
+    _exit(127);
+  }
+  const int err = errno;
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  if (pid > 0) setpgid(pid, pid);  // also in the parent: no race with the first kill
+  errno = err;
+  return pid;
+}
+
 }  // namespace
 
 bool BwrapAvailable() {
@@ -135,49 +195,23 @@ RunOutcome RunProcess(const RunSpec& spec, const Clock& clock) {
     out.error = "cannot open the step's stdout or stderr file";
     return out;
   }
-  Time start = clock.Now();
-  // Signals stay blocked across fork until the child has reset every handler
-  // to the default: a kill that arrives first must not run a handler of the
-  // server (or of a test harness) inside the child.
-  sigset_t all, saved;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &saved);
-  pid_t pid = fork();
-  if (pid != 0) pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  ChildPlan plan;
+  plan.program = program.c_str();
+  plan.argv = args.data();
+  plan.envp = envp.data();
+  plan.stdout_fd = out_fd;
+  plan.stderr_fd = err_fd;
+  plan.workdir = spec.workdir.c_str();
+  plan.memory_limit = use_bwrap ? 0 : static_cast<rlim_t>(std::max<std::int64_t>(spec.memory_limit_bytes, 0));
+  plan.cpu_seconds = static_cast<rlim_t>(spec.timeout / 1000 + 10) * 4;  // backstop only
+  const Time start = clock.Now();
+  const pid_t pid = Spawn(plan);
   if (pid < 0) {
+    const int err = errno;
     close_fds();
-    out.error = std::string("fork failed: ") + std::strerror(errno);
+    out.error = std::string("vfork failed: ") + std::strerror(err);
     return out;
   }
-  if (pid == 0) {
-    // Until exec, this is a copy of the server: drop its signal handlers so a
-    // kill lands as a plain kill.
-    for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    setpgid(0, 0);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    if (chdir(spec.workdir.c_str()) != 0) _exit(126);
-    struct rlimit core = {0, 0};
-    setrlimit(RLIMIT_CORE, &core);
-    struct rlimit files = {4096, 4096};
-    setrlimit(RLIMIT_NOFILE, &files);
-    if (spec.memory_limit_bytes > 0 && !use_bwrap) {
-      rlim_t m = static_cast<rlim_t>(spec.memory_limit_bytes);
-      struct rlimit as = {m, m};
-      setrlimit(RLIMIT_AS, &as);
-    }
-    rlim_t cpu_s = static_cast<rlim_t>(spec.timeout / 1000 + 10) * 4;  // backstop only
-    struct rlimit cpu = {cpu_s, cpu_s};
-    setrlimit(RLIMIT_CPU, &cpu);
-    execve(program.c_str(), args.data(), envp.data());
-    _exit(127);
-  }
-  setpgid(pid, pid);  // also in the parent: no race with the first kill
   close_fds();
   // Woken the moment the child exits (Linux >= 5.3), rather than at the next tick.
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
