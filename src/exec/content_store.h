@@ -42,8 +42,10 @@ class ContentStore {
 
   // Stores bytes; returns their hash.
   Result<std::string> Put(std::string_view bytes);
-  // Stores a copy of the file at `path` (streamed); returns its hash. A
-  // missing file stores the empty blob.
+  // Stores a copy of the file at `path` (streamed); returns its hash. When
+  // the store has its content already, nothing is written. A missing file
+  // stores the empty blob. A file written meanwhile is stored as one of the
+  // states it passed through.
   Result<std::string> PutFile(const std::string& path);
   // Stores the file at `path` the cheapest way: when the store has its
   // content already, nothing is written; else it is hard-linked in (made

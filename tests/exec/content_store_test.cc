@@ -75,6 +75,23 @@ TEST_CASE("content store: a taken file is linked in, or nothing is written when 
   CHECK(*cas.TakeFile(dir.path + "/absent") == *cas.Put(""));
 }
 
+TEST_CASE("content store: a put file is copied, so writing to it later leaves the blob alone") {
+  TempDir dir;
+  ContentStore cas(dir.path + "/cas");
+  REQUIRE(cas.Open());
+  std::ofstream(dir.path + "/live.log") << "line 1\n";
+  auto h = cas.PutFile(dir.path + "/live.log");
+  REQUIRE(h);
+  CHECK(!std::filesystem::equivalent(dir.path + "/live.log", cas.PathOf(*h)));
+  std::ofstream(dir.path + "/live.log", std::ios::app) << "line 2\n";
+  CHECK(*cas.Get(*h) == "line 1\n");
+  auto blobs = cas.stats().blobs;
+  std::ofstream(dir.path + "/same.log") << "line 1\n";
+  CHECK(*cas.PutFile(dir.path + "/same.log") == *h);  // known content: stored once
+  CHECK(cas.stats().blobs == blobs);
+  CHECK(*cas.PutFile(dir.path + "/absent.log") == *cas.Put(""));
+}
+
 TEST_CASE("content store: a reopened store knows its blobs and their sizes") {
   TempDir dir;
   std::string hash;
