@@ -3,6 +3,7 @@
 // Clock&; tests and the simulator pass a ManualClock.
 
 #include <atomic>
+#include <cstdint>
 
 #include "base/duration.h"
 
@@ -12,12 +13,16 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual Time Now() const = 0;
+  // The same instant in microseconds, for measurements finer than Now()
+  // (REAPI execution timestamps). Defaults to Now() * 1000.
+  virtual std::int64_t NowMicros() const { return Now() * 1000; }
 };
 
 // Wall-clock milliseconds since the Unix epoch. Thread-safe.
 class SystemClock final : public Clock {
  public:
   Time Now() const override;
+  std::int64_t NowMicros() const override;
 };
 
 // A clock that moves only when told. Thread-safe.

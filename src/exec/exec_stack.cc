@@ -40,7 +40,8 @@ Result<std::unique_ptr<ExecStack>> ExecStack::Start(ExecStackOptions o, const Cl
     LocalExecutorOptions lo = o.local;
     if (lo.scratch_dir.empty()) lo.scratch_dir = o.data_dir + "/scratch";
     s->local_blobs_ = std::make_unique<reapi::LocalBlobAccess>(s->service_->content());
-    s->local_reapi_ = std::make_unique<reapi::ActionRunner>(*s->local_blobs_, lo.id, lo.sandbox, clock);
+    s->local_reapi_ =
+        std::make_unique<reapi::ActionRunner>(*s->local_blobs_, lo.id, lo.sandbox, clock, lo.scratch_dir);
     lo.remote = s->local_reapi_.get();
     s->local_ = std::make_unique<LocalExecutor>(*s->service_, s->workspace_.get(), lo);
     s->local_->Start();

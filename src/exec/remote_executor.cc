@@ -53,7 +53,7 @@ class Executor {
       : o_(o), stop_(stop), clock_(),
         blob_cache_(o.work_dir + "/cas", o.cas_max_bytes),
         blobs_(blob_cache_, o.server, o.token),
-        reapi_runner_(blobs_, o.id, o.sandbox, clock_),
+        reapi_runner_(blobs_, o.id, o.sandbox, clock_, o.work_dir + "/scratch"),
         workspace_([this](const std::string& repo) -> std::optional<std::string> {
                      return o_.work_dir + "/mirrors/" + FileNameFor(repo) + ".git";
                    },

@@ -4,24 +4,11 @@
 #include <fstream>
 
 #include "exec/process_runner.h"
+#include "exec/scratch_pool.h"
 
 namespace mergeyard::exec {
 namespace fs = std::filesystem;
 
-namespace {
-// Removes a tree even where a step took away write permission.
-void RemoveTree(const std::string& dir) {
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  if (!ec) return;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-    if (it->is_directory(ec) && !it->is_symlink(ec))
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-  fs::remove_all(dir, ec);
-}
-}  // namespace
 
 core::ActionResult RunAssignment(const core::Assignment& a, const StepEnv& env,
                                  const std::string& log_path, const std::atomic<bool>* cancel,
@@ -42,13 +29,8 @@ core::ActionResult RunAssignment(const core::Assignment& a, const StepEnv& env,
       result.error = "this executor does not run REAPI actions";
       return result;
     }
-    std::string scratch = env.scratch_dir + "/" + a.lease;
-    std::error_code ec;
-    fs::remove_all(scratch, ec);
-    fs::create_directories(scratch, ec);
-    core::ActionResult r = env.remote->Run(a, scratch, log_path, cancel, heartbeat);
+    core::ActionResult r = env.remote->Run(a, log_path, cancel, heartbeat);
     r.executor = env.executor_id;
-    RemoveTree(scratch);
     return r;
   }
   if (a.action.has_input) {

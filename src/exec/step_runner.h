@@ -20,10 +20,9 @@ namespace mergeyard::exec {
 class RemoteActionRunner {
  public:
   virtual ~RemoteActionRunner() = default;
-  // `scratch` is an empty directory of this run's own, removed afterwards by
-  // the caller. Same contract as RunAssignment otherwise.
-  virtual core::ActionResult Run(const core::Assignment& a, const std::string& scratch,
-                                 const std::string& log_path, const std::atomic<bool>* cancel,
+  // Same contract as RunAssignment.
+  virtual core::ActionResult Run(const core::Assignment& a, const std::string& log_path,
+                                 const std::atomic<bool>* cancel,
                                  const std::function<void()>& heartbeat) = 0;
 };
 

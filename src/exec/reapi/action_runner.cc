@@ -182,6 +182,11 @@ class Collector {
   BlobAccess& blobs_;
 };
 
+void SetMicros(std::int64_t us, google::protobuf::Timestamp* t) {
+  t->set_seconds(us / 1000000);
+  t->set_nanos(static_cast<int>(us % 1000000) * 1000);
+}
+
 core::ActionResult Fail(std::string error) {
   core::ActionResult r;
   r.exit_code = -1;
@@ -202,9 +207,22 @@ void AppendFile(const std::string& log_path, const std::string& title, const std
 
 }  // namespace
 
-core::ActionResult ActionRunner::Run(const core::Assignment& a, const std::string& scratch,
-                                     const std::string& log_path, const std::atomic<bool>* cancel,
-                                     const std::function<void()>& heartbeat) {
+core::ActionResult ActionRunner::Run(const core::Assignment& a, const std::string& log_path,
+                                     const std::atomic<bool>* cancel, const std::function<void()>& heartbeat) {
+  auto scratch = scratch_.Acquire();
+  if (!scratch) return Fail(scratch.error().message);
+  core::ActionResult r = RunIn(a, *scratch, log_path, cancel, heartbeat);
+  scratch_.Release(*scratch);
+  return r;
+}
+
+core::ActionResult ActionRunner::RunIn(const core::Assignment& a, const std::string& scratch,
+                                       const std::string& log_path, const std::atomic<bool>* cancel,
+                                       const std::function<void()>& heartbeat) {
+  rex::ExecutedActionMetadata meta;
+  meta.set_worker(worker_);
+  SetMicros(clock_.NowMicros(), meta.mutable_worker_start_timestamp());
+  *meta.mutable_input_fetch_start_timestamp() = meta.worker_start_timestamp();
   const auto& ref = a.action.remote;
   const rex::Digest action_digest = MakeDigest(ref.action_hash, ref.action_size);
   auto action_bytes = blobs_.Get(action_digest);
@@ -232,6 +250,7 @@ core::ActionResult ActionRunner::Run(const core::Assignment& a, const std::strin
     for (std::size_t i = 0; i < m.missing.size(); ++i) e += (i ? " " : "") + DigestString(m.missing[i]);
     return Fail(e);
   }
+  SetMicros(clock_.NowMicros(), meta.mutable_input_fetch_completed_timestamp());
   const std::string workdir = command.working_directory().empty() ? root : root + "/" + command.working_directory();
   std::vector<std::string> outputs;
   if (command.output_paths_size() > 0) {
@@ -258,7 +277,9 @@ core::ActionResult ActionRunner::Run(const core::Assignment& a, const std::strin
   spec.cancel = cancel;
   spec.heartbeat = heartbeat;
   spec.heartbeat_every = 250;
+  SetMicros(clock_.NowMicros(), meta.mutable_execution_start_timestamp());
   RunOutcome out = RunProcess(spec, clock_);
+  SetMicros(clock_.NowMicros(), meta.mutable_execution_completed_timestamp());
   AppendFile(log_path, "stdout", spec.stdout_path);
   AppendFile(log_path, "stderr", spec.stderr_path);
 
@@ -268,6 +289,7 @@ core::ActionResult ActionRunner::Run(const core::Assignment& a, const std::strin
 
   rex::ActionResult r;
   r.set_exit_code(out.exit_code);
+  *meta.mutable_output_upload_start_timestamp() = meta.execution_completed_timestamp();
   Collector c(blobs_);
   for (const auto& o : outputs) {
     if (Status s = c.Output(workdir, o, &r); !s) return Fail("cannot upload output " + o + ": " + s.error().message);
@@ -277,7 +299,9 @@ core::ActionResult ActionRunner::Run(const core::Assignment& a, const std::strin
   if (!out_d || !err_d) return Fail("cannot upload stdout or stderr");
   *r.mutable_stdout_digest() = *out_d;
   *r.mutable_stderr_digest() = *err_d;
-  r.mutable_execution_metadata()->set_worker(worker_);
+  SetMicros(clock_.NowMicros(), meta.mutable_output_upload_completed_timestamp());
+  *meta.mutable_worker_completed_timestamp() = meta.output_upload_completed_timestamp();
+  *r.mutable_execution_metadata() = std::move(meta);
   auto stored = blobs_.Put(r.SerializeAsString());
   if (!stored) return Fail("cannot store the ActionResult: " + stored.error().message);
   result.outputs_digest = stored->hash();

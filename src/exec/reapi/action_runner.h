@@ -10,8 +10,9 @@
 //     timeout; stdout and stderr are kept apart;
 //  3. uploads the outputs (output_paths, or output_files and
 //     output_directories; a directory as a Tree), stdout and stderr, and
-//     stores the ActionResult message; core::ActionResult.outputs_digest is
-//     its hash.
+//     stores the ActionResult message, whose ExecutedActionMetadata names the
+//     worker and times each phase (the Clock's NowMicros);
+//     core::ActionResult.outputs_digest is its hash.
 // Inputs that are not in the CAS end the run with ActionResult.error =
 // kMissingInputs + their digests (execution_service.h), before anything runs.
 
@@ -21,6 +22,7 @@
 
 #include "base/clock.h"
 #include "exec/reapi/cas.h"
+#include "exec/scratch_pool.h"
 #include "exec/step_runner.h"
 
 namespace mergeyard::exec::reapi {
@@ -54,16 +56,23 @@ class LocalBlobAccess final : public BlobAccess {
 
 class ActionRunner final : public RemoteActionRunner {
  public:
-  ActionRunner(BlobAccess& blobs, std::string worker, bool sandbox, const Clock& clock)
-      : blobs_(blobs), worker_(std::move(worker)), sandbox_(sandbox), clock_(clock) {}
-  core::ActionResult Run(const core::Assignment& a, const std::string& scratch, const std::string& log_path,
-                         const std::atomic<bool>* cancel, const std::function<void()>& heartbeat) override;
+  // Each run lays out its input root in a directory borrowed from
+  // `scratch_dir` (ScratchPool), emptied once the run is over.
+  ActionRunner(BlobAccess& blobs, std::string worker, bool sandbox, const Clock& clock, std::string scratch_dir)
+      : blobs_(blobs), worker_(std::move(worker)), sandbox_(sandbox), clock_(clock),
+        scratch_(std::move(scratch_dir), "reapi-") {}
+  core::ActionResult Run(const core::Assignment& a, const std::string& log_path, const std::atomic<bool>* cancel,
+                         const std::function<void()>& heartbeat) override;
 
  private:
+  core::ActionResult RunIn(const core::Assignment& a, const std::string& scratch, const std::string& log_path,
+                           const std::atomic<bool>* cancel, const std::function<void()>& heartbeat);
+
   BlobAccess& blobs_;
   std::string worker_;
   bool sandbox_;
   const Clock& clock_;
+  ScratchPool scratch_;
 };
 
 }  // namespace mergeyard::exec::reapi

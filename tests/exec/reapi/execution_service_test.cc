@@ -67,6 +67,16 @@ TEST_CASE("an action runs on its input root, its outputs come back, and a second
   CHECK(meta.action_digest().hash() == action.hash());
   CHECK(ops.back().done());
   CHECK(ops.front().name().find("operations/") != std::string::npos);
+  // ExecutedActionMetadata names the worker and times each phase, in order.
+  const auto& m = resp.result().execution_metadata();
+  CHECK(!m.worker().empty());
+  auto us = [](const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; };
+  CHECK(us(m.worker_start_timestamp()) > 0);
+  CHECK(us(m.worker_start_timestamp()) <= us(m.input_fetch_completed_timestamp()));
+  CHECK(us(m.input_fetch_completed_timestamp()) <= us(m.execution_start_timestamp()));
+  CHECK(us(m.execution_start_timestamp()) < us(m.execution_completed_timestamp()));
+  CHECK(us(m.execution_completed_timestamp()) <= us(m.output_upload_completed_timestamp()));
+  CHECK(us(m.worker_completed_timestamp()) == us(m.output_upload_completed_timestamp()));
 
   rex::ExecuteResponse again = c.Execute(action);
   CHECK(again.cached_result());
