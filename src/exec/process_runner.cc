@@ -247,6 +247,7 @@ RunOutcome RunProcess(const RunSpec& spec, const Clock& clock) {
   double cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
                  static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   if (out.duration > 0) out.cpu_cores = cpu_s / (static_cast<double>(out.duration) / 1000.0);
+  if (spec.on_exit) spec.on_exit();
   std::ofstream log(spec.log_path, std::ios::app);
   if (out.timed_out) log << "\n[mergeyard] timed out after " << spec.timeout / 1000 << "s; process group killed\n";
   if (out.cancelled) log << "\n[mergeyard] cancelled; process group killed\n";

@@ -34,6 +34,9 @@ struct RunSpec {
   std::function<void()> heartbeat;          // called about every heartbeat_every while running
   Duration heartbeat_every = 1 * kSecond;
   Duration kill_grace = 2 * kSecond;
+  // Called once the process has exited, before the closing lines (timeout,
+  // exit code) go to the log: appends output the step wrote elsewhere.
+  std::function<void()> on_exit;
 };
 
 struct RunOutcome {

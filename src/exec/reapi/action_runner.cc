@@ -194,16 +194,62 @@ core::ActionResult Fail(std::string error) {
   return r;
 }
 
-void AppendFile(const std::string& log_path, const std::string& title, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (data.empty()) return;
-  constexpr std::size_t kMax = 1 << 20;
-  std::ofstream log(log_path, std::ios::app | std::ios::binary);
-  log << "[mergeyard] " << title << ":\n" << data.substr(0, kMax);
-  if (data.size() > kMax) log << "\n[mergeyard] ... " << data.size() - kMax << " more bytes in the CAS";
-  if (data.back() != '\n') log << "\n";
-}
+// Copies what the action writes to stdout and stderr into the step's log as
+// it appears (on each heartbeat and at the end), so the log link and the
+// log stream (ExecuteOperationMetadata.stdout_stream_name) follow the run
+// as a terminal would. Up to kMax bytes of each; the rest is in the CAS.
+class OutputTail {
+ public:
+  OutputTail(std::string log_path, std::vector<std::string> files) : log_path_(std::move(log_path)) {
+    for (auto& f : files) files_.push_back({std::move(f), 0});
+  }
+
+  void Pump() {
+    std::string fresh;
+    for (auto& f : files_) {
+      if (f.offset >= kMax) continue;
+      std::ifstream in(f.path, std::ios::binary);
+      in.seekg(static_cast<std::streamoff>(f.offset));
+      std::string chunk(static_cast<std::size_t>(kMax - f.offset), '\0');
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      chunk.resize(static_cast<std::size_t>(in.gcount()));
+      f.offset += static_cast<std::int64_t>(chunk.size());
+      fresh += chunk;
+    }
+    if (!fresh.empty()) std::ofstream(log_path_, std::ios::app | std::ios::binary) << fresh;
+  }
+
+  // The last Pump; notes what was left out, and ends the output's last line.
+  void Finish() {
+    Pump();
+    std::ofstream log(log_path_, std::ios::app | std::ios::binary);
+    bool any = false;
+    for (const auto& f : files_) {
+      std::error_code ec;
+      const auto size = static_cast<std::int64_t>(std::filesystem::file_size(f.path, ec));
+      if (!ec && size > f.offset)
+        log << "\n[mergeyard] ... " << size - f.offset << " more bytes of " << fs::path(f.path).filename().string()
+            << " in the CAS";
+      any = any || f.offset > 0;
+    }
+    if (any && !EndsWithNewline()) log << "\n";
+  }
+
+ private:
+  static constexpr std::int64_t kMax = 1 << 20;
+  bool EndsWithNewline() const {
+    std::ifstream in(log_path_, std::ios::binary | std::ios::ate);
+    if (in.tellg() <= 0) return true;
+    in.seekg(-1, std::ios::end);
+    return in.get() == '\n';
+  }
+  struct Tailed {
+    std::string path;
+    std::int64_t offset;
+  };
+  std::string log_path_;
+  std::vector<Tailed> files_;
+};
 
 }  // namespace
 
@@ -275,13 +321,16 @@ core::ActionResult ActionRunner::RunIn(const core::Assignment& a, const std::str
   spec.stdout_path = scratch + "/stdout";
   spec.stderr_path = scratch + "/stderr";
   spec.cancel = cancel;
-  spec.heartbeat = heartbeat;
+  OutputTail tail(log_path, {spec.stdout_path, spec.stderr_path});
+  spec.heartbeat = [&] {
+    tail.Pump();
+    if (heartbeat) heartbeat();
+  };
   spec.heartbeat_every = 250;
+  spec.on_exit = [&] { tail.Finish(); };
   SetMicros(clock_.NowMicros(), meta.mutable_execution_start_timestamp());
   RunOutcome out = RunProcess(spec, clock_);
   SetMicros(clock_.NowMicros(), meta.mutable_execution_completed_timestamp());
-  AppendFile(log_path, "stdout", spec.stdout_path);
-  AppendFile(log_path, "stderr", spec.stderr_path);
 
   core::ActionResult result;
   Record(out, &result);

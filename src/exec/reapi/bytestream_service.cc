@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "exec/reapi/grpc_status.h"
 #include "exec/sha256_stream.h"
@@ -71,6 +72,18 @@ Result<ResourceName> ParseReadResource(const std::string& name) {
   return r;
 }
 
+std::string LogStreamName(const std::string& instance, const std::string& execution) {
+  return (instance.empty() ? "" : instance + "/") + "logs/" + execution;
+}
+
+std::optional<std::string> LogStreamExecution(const std::string& name) {
+  auto p = Split(name);
+  if (p.size() < 2 || p[p.size() - 2] != "logs" || p.back().empty()) return std::nullopt;
+  for (const auto& s : p)
+    if (s == "blobs" || s == "uploads") return std::nullopt;
+  return p.back();
+}
+
 Result<ResourceName> ParseWriteResource(const std::string& name) {
   auto p = Split(name);
   for (std::size_t i = 0; i + 1 < p.size(); ++i) {
@@ -98,6 +111,7 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
 
   Status Read(ServerContext* ctx, const ReadRequest* req, grpc::ServerWriter<ReadResponse>* writer) override {
     if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
+    if (auto execution = LogStreamExecution(req->resource_name())) return FollowLog(ctx, *execution, *req, writer);
     auto r = ParseReadResource(req->resource_name());
     if (!r) return ToGrpc(r.error());
     if (req->read_offset() < 0 || req->read_limit() < 0)
@@ -133,6 +147,54 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
     }
     close(fd);
     c_.cas->store().NoteRead(end - req->read_offset());
+    return Status::OK;
+  }
+
+  // Sends the live log from read_offset as it grows; the execution's end
+  // (or read_limit) ends the stream.
+  Status FollowLog(ServerContext* ctx, const std::string& execution, const ReadRequest& req,
+                   grpc::ServerWriter<ReadResponse>* writer) {
+    if (req.read_offset() < 0 || req.read_limit() < 0)
+      return Status(StatusCode::OUT_OF_RANGE, "read_offset and read_limit must not be negative");
+    if (!c_.exec->View(execution)) return Status(StatusCode::NOT_FOUND, "no execution " + execution);
+    const std::string path = c_.exec->LiveLogPath(execution);
+    std::int64_t at = req.read_offset();
+    const std::int64_t end = req.read_limit() > 0 ? at + req.read_limit() : INT64_MAX;
+    for (;;) {
+      // Whether it was over before this read: then what is read is all there is.
+      auto v = c_.exec->View(execution);
+      const bool over = !v || v->state == core::ExecState::kCompleted || v->state == core::ExecState::kCancelled;
+      ReadResponse resp;
+      if (int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+        std::string* data = resp.mutable_data();
+        data->resize(static_cast<std::size_t>(std::min<std::int64_t>(kChunk, end - at)));
+        ssize_t got = pread(fd, data->data(), data->size(), at);
+        close(fd);
+        data->resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+      }
+      if (!resp.data().empty()) {
+        if (!writer->Write(resp)) return Status::OK;
+        at += static_cast<std::int64_t>(resp.data().size());
+        if (at >= end) return Status::OK;
+        continue;
+      }
+      if (over) {
+        if (at == req.read_offset() && access(path.c_str(), F_OK) != 0) return SendStoredLog(execution, req, writer);
+        return Status::OK;
+      }
+      if (ctx->IsCancelled()) return Status(StatusCode::CANCELLED, "the reader went away");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  // The log of an execution whose live file is gone: its stored copy.
+  Status SendStoredLog(const std::string& execution, const ReadRequest& req, grpc::ServerWriter<ReadResponse>* writer) {
+    auto log = c_.exec->ReadLog(execution);
+    if (!log) return ToGrpc(log.error());
+    const auto from = static_cast<std::size_t>(std::min<std::int64_t>(req.read_offset(), log->size()));
+    ReadResponse resp;
+    *resp.mutable_data() = log->substr(from, req.read_limit() > 0 ? static_cast<std::size_t>(req.read_limit()) : std::string::npos);
+    writer->Write(resp);
     return Status::OK;
   }
 

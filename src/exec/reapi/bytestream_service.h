@@ -11,8 +11,17 @@
 //    at once with its full size.
 //  - compressed-blobs resources are INVALID_ARGUMENT (no compressor is
 //    advertised).
+//  - Read "[<instance>/]logs/<execution>" (LogStreamName, offered as
+//    ExecuteOperationMetadata.stdout_stream_name) follows an execution's
+//    log: what the action writes to stdout and stderr, as it writes it,
+//    between mergeyard's own lines ("[mergeyard] ..."). The stream stays
+//    open while the execution is queued or running and ends (OK) with its
+//    last bytes once it is over; read_offset and read_limit are honoured.
+//    An unknown execution is NOT_FOUND.
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "exec/reapi/cas_service.h"
 #include "google/bytestream/bytestream.grpc.pb.h"
@@ -28,6 +37,9 @@ struct ResourceName {
 };
 // kInvalid with the reason when the name is not a blob (read) or upload (write) name.
 Result<ResourceName> ParseReadResource(const std::string& name);
+// The resource name of `execution`'s log stream, and back (nullopt: not one).
+std::string LogStreamName(const std::string& instance, const std::string& execution);
+std::optional<std::string> LogStreamExecution(const std::string& name);
 Result<ResourceName> ParseWriteResource(const std::string& name);
 
 }  // namespace mergeyard::exec::reapi

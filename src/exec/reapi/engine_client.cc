@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "exec/reapi/grpc_status.h"
+#include "exec/reapi/log_follower.h"
 #include "google/longrunning/operations.pb.h"
 
 namespace mergeyard::exec::reapi {
@@ -363,7 +364,7 @@ Result<rex::Digest> EngineClient::UploadTree(const std::string& repo, const std:
 
 Result<rex::ExecuteResponse> EngineClient::Execute(const rex::Digest& action, const core::Assignment& a,
                                                    const std::atomic<bool>* cancel,
-                                                   const std::function<void()>& heartbeat) {
+                                                   const std::function<void()>& heartbeat, LogFollower& logs) {
   auto ctx = Context(a.action.group, a.action.name);
   std::atomic<bool> finished{false};
   std::thread beat([&] {
@@ -385,6 +386,11 @@ Result<rex::ExecuteResponse> EngineClient::Execute(const rex::Digest& action, co
   rex::ExecuteResponse resp;
   bool done = false;
   while (reader->Read(&op)) {
+    rex::ExecuteOperationMetadata meta;
+    if (op.metadata().UnpackTo(&meta)) {
+      logs.Follow(meta.stdout_stream_name());
+      logs.Follow(meta.stderr_stream_name());
+    }
     if (!op.done()) continue;
     done = true;
     if (op.has_error()) {
@@ -438,7 +444,10 @@ core::ActionResult EngineClient::Run(const core::Assignment& a, const std::strin
     rex::Digest action_digest = DigestOf(action_bytes);
     if (Status s = UploadBytes({{action.command_digest(), cmd_bytes}, {action_digest, action_bytes}}); !s)
       return fail("uploading the action: " + s.error().message);
-    auto resp = Execute(action_digest, a, cancel, heartbeat);
+    LogFollower logs(bytestream_.get(), [this] { return Context(); }, log_path);
+    auto resp = Execute(action_digest, a, cancel, heartbeat, logs);
+    // The engine closes its streams when the execution ends.
+    const bool streamed = logs.Finish(std::chrono::seconds(5));
     if (!resp) {
       if (resp.error().code == ErrorCode::kNotFound && attempt == 1) continue;  // inputs evicted: once more
       return fail(resp.error().message);
@@ -452,11 +461,12 @@ core::ActionResult EngineClient::Run(const core::Assignment& a, const std::strin
       auto blob = ReadBlob(d);
       return blob ? *blob : "[mergeyard] cannot read the output: " + blob.error().message + "\n";
     };
-    std::string out = text(r.stdout_raw(), r.has_stdout_digest(), r.stdout_digest());
-    std::string err = text(r.stderr_raw(), r.has_stderr_digest(), r.stderr_digest());
     {
       std::ofstream log(log_path, std::ios::app | std::ios::binary);
-      log << out << err;
+      if (!streamed && logs.followed()) log << "\n[mergeyard] the engine's log stream broke off; the whole output follows\n";
+      if (!streamed)  // else the log has it already
+        log << text(r.stdout_raw(), r.has_stdout_digest(), r.stdout_digest())
+            << text(r.stderr_raw(), r.has_stderr_digest(), r.stderr_digest());
       if (!r.execution_metadata().worker().empty())
         log << "[mergeyard] ran on " << r.execution_metadata().worker() << (resp->cached_result() ? " (cached)" : "") << "\n";
     }

@@ -15,9 +15,12 @@
 //    properties;
 //  - the step's timeout is the Action's; the lease is renewed while the
 //    engine works; a cancelled lease cancels the Execute call;
-//  - stdout and stderr are written to the step's log when it ends; a
-//    missing-input answer (evicted between upload and run) is retried once
-//    after uploading again.
+//  - the engine's log streams (stdout_stream_name, stderr_stream_name) are
+//    followed into the step's log while it runs (log_follower.h); from an
+//    engine that offers none, or when a stream breaks, stdout and stderr
+//    are written to the log when the step ends;
+//  - a missing-input answer (evicted between upload and run) is retried
+//    once after uploading again.
 
 #include <atomic>
 #include <functional>
@@ -38,6 +41,8 @@ class Channel;
 }
 
 namespace mergeyard::exec::reapi {
+
+class LogFollower;
 
 struct EngineClientOptions {
   std::string remote;     // "grpc://host:port", "grpcs://host:port" (TLS) or "host:port"
@@ -76,8 +81,8 @@ class EngineClient {
   Status WriteStream(const rex::Digest& d, const std::string& bytes);
   Result<std::string> ReadBlob(const rex::Digest& d);
   Result<rex::ExecuteResponse> Execute(const rex::Digest& action, const core::Assignment& a,
-                                       const std::atomic<bool>* cancel,
-                                       const std::function<void()>& heartbeat);
+                                       const std::atomic<bool>* cancel, const std::function<void()>& heartbeat,
+                                       LogFollower& logs);
 
   EngineClientOptions o_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "exec/action_json.h"
+#include "exec/reapi/bytestream_service.h"
 #include "exec/reapi/grpc_status.h"
 #include "google/longrunning/operations.pb.h"
 
@@ -166,11 +167,11 @@ class ExecutionService final : public rex::Execution::Service {
     if (count) ++(s.status == core::SubmitStatus::kMerged ? c_.counters->merged : c_.counters->executed);
     const std::string name = OperationName(action.remote.instance, s.execution);
     Remember(s.execution, action);
-    return Follow(ctx, writer, name, digest, s, *pending);
+    return Follow(ctx, writer, action.remote.instance, name, digest, s, *pending);
   }
 
-  Status Follow(ServerContext* ctx, OpWriter* writer, const std::string& name, const rex::Digest& digest,
-                const core::Submitted& s, Pending& pending) {
+  Status Follow(ServerContext* ctx, OpWriter* writer, const std::string& instance, const std::string& name,
+                const rex::Digest& digest, const core::Submitted& s, Pending& pending) {
     auto stage = rex::ExecutionStage::QUEUED;
     auto stage_now = [&] {
       auto v = c_.exec->View(s.execution);
@@ -178,8 +179,9 @@ class ExecutionService final : public rex::Execution::Service {
                                                         : rex::ExecutionStage::QUEUED;
     };
     stage = stage_now();
+    const std::string log_stream = LogStreamName(instance, s.execution);
     auto last_sent = std::chrono::steady_clock::now();
-    bool alive = writer->Write(Progress(name, digest, stage));
+    bool alive = writer->Write(Progress(name, digest, stage, log_stream));
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(pending.mu);
@@ -196,7 +198,7 @@ class ExecutionService final : public rex::Execution::Service {
       if (now_stage != stage || now - last_sent >= std::chrono::milliseconds(o_.keepalive)) {
         stage = now_stage;
         last_sent = now;
-        alive = writer->Write(Progress(name, digest, stage));
+        alive = writer->Write(Progress(name, digest, stage, log_stream));
       }
     }
     core::Outcome outcome;
@@ -208,7 +210,7 @@ class ExecutionService final : public rex::Execution::Service {
       auto v = c_.exec->View(s.execution);
       if (v && !v->hedges.empty()) ++c_.counters->hedged;
     }
-    writer->Write(Final(name, digest, ResponseFor(outcome)));
+    writer->Write(Final(name, digest, ResponseFor(outcome), log_stream));
     return Status::OK;
   }
 
@@ -244,18 +246,23 @@ class ExecutionService final : public rex::Execution::Service {
     return resp;
   }
 
-  static Operation Progress(const std::string& name, const rex::Digest& digest, rex::ExecutionStage::Value stage) {
+  // `log_stream`: the execution's LogStreamName, offered as its stdout
+  // stream; empty for a cached answer.
+  static Operation Progress(const std::string& name, const rex::Digest& digest, rex::ExecutionStage::Value stage,
+                            const std::string& log_stream = "") {
     Operation op;
     op.set_name(name);
     rex::ExecuteOperationMetadata meta;
     meta.set_stage(stage);
     *meta.mutable_action_digest() = digest;
+    meta.set_stdout_stream_name(log_stream);
     op.mutable_metadata()->PackFrom(meta);
     return op;
   }
 
-  static Operation Final(const std::string& name, const rex::Digest& digest, const rex::ExecuteResponse& resp) {
-    Operation op = Progress(name, digest, rex::ExecutionStage::COMPLETED);
+  static Operation Final(const std::string& name, const rex::Digest& digest, const rex::ExecuteResponse& resp,
+                         const std::string& log_stream = "") {
+    Operation op = Progress(name, digest, rex::ExecutionStage::COMPLETED, log_stream);
     op.set_done(true);
     op.mutable_response()->PackFrom(resp);
     return op;

@@ -10,7 +10,8 @@
 //    PreconditionFailure naming each missing blob.
 //  - The stream carries google.longrunning.Operation messages named
 //    "[<instance>/]operations/<execution>" with ExecuteOperationMetadata
-//    (QUEUED, EXECUTING) and, at the end, done with an ExecuteResponse whose
+//    (QUEUED, EXECUTING; stdout_stream_name: the execution's log stream,
+//    bytestream_service.h) and, at the end, done with an ExecuteResponse whose
 //    status says how it ended (OK with the exit code in the result;
 //    DEADLINE_EXCEEDED after the action's timeout; FAILED_PRECONDITION when
 //    an input vanished before it ran; UNAVAILABLE when the backend gave up).

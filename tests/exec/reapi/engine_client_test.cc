@@ -116,6 +116,50 @@ TEST_CASE("pipeline steps run on another mergeyard as REAPI engine; an unchanged
   (*stack)->Stop();
 }
 
+TEST_CASE("a step on the engine shows its output in its log while it runs, and once") {
+  REQUIRE_MESSAGE(!Binary().empty(), "MERGEYARD_BINARY must name the built mergeyard");
+  TempDir dir;
+  GitFixture git(dir.path + "/repo");
+  Engine engine(dir.path);
+  SystemClock clock;
+  engine::RepoConfig cfg;
+  cfg.pipeline = {engine::PipelineStep{.name = "slow", .run = "echo first-line; sleep 3; echo second-line"}};
+  ExecStackOptions o;
+  o.data_dir = dir.path + "/exec";
+  o.mirror_of = [&](const std::string&) -> std::optional<std::string> { return git.mirror; };
+  o.configs = [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
+  o.public_url = "http://mq";
+  o.reapi_remote.remote = engine.target;
+  o.reapi_remote.token = "engine-token";
+  auto stack = ExecStack::Start(o, clock);
+  REQUIRE(stack);
+  const std::string commit = ShOut("git -C " + git.work + " rev-parse HEAD");
+  RunSink sink;
+  (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{1, commit}, sink);
+  bool live = false;
+  REQUIRE(WaitFor([&] {
+    for (const auto& v : (*stack)->service().ListExecutions(10)) {
+      if (v.name != "slow" || v.result) continue;
+      auto log = (*stack)->service().ReadLog(v.id);
+      if (log && log->find("first-line") != std::string::npos && log->find("second-line") == std::string::npos)
+        live = true;
+    }
+    std::lock_guard<std::mutex> lock(sink.mu);
+    return live || !sink.finished.empty();
+  }, 30000));
+  CHECK(live);
+  REQUIRE(sink.WaitCount(1, 60000));
+  CHECK(sink.finished[0].passed);
+  for (const auto& v : (*stack)->service().ListExecutions(10)) {
+    if (v.name != "slow") continue;
+    auto log = (*stack)->service().ReadLog(v.id);
+    REQUIRE(log);
+    CHECK(log->find("second-line") != std::string::npos);
+    CHECK(log->find("first-line") == log->rfind("first-line"));  // streamed, not written again at the end
+  }
+  (*stack)->Stop();
+}
+
 TEST_CASE("a wrong engine token fails the step with the engine's answer, not a verdict") {
   REQUIRE_MESSAGE(!Binary().empty(), "MERGEYARD_BINARY must name the built mergeyard");
   TempDir dir;

@@ -195,6 +195,66 @@ TEST_CASE("two concurrent Executes of one action share one execution and both ge
   CHECK(s.counters().merged == 1);
 }
 
+TEST_CASE("the operation offers a log stream that shows the output while the action runs and ends with it") {
+  TestServer s;
+  REQUIRE(s.stack);
+  Client c(s.target());
+  ActionSpec spec;
+  spec.argv = {"sh", "-c", "echo early-line; echo err-line >&2; sleep 2; echo late-line"};
+  spec.input_root = EmptyDir(c);
+  rex::Digest action = UploadAction(c, spec);
+  auto ctx = c.Ctx();
+  rex::ExecuteRequest req;
+  *req.mutable_action_digest() = action;
+  auto reader = c.exec->Execute(ctx.get(), req);
+  Operation op;
+  REQUIRE(reader->Read(&op));
+  rex::ExecuteOperationMetadata meta;
+  REQUIRE(op.metadata().UnpackTo(&meta));
+  REQUIRE(meta.stdout_stream_name().find("logs/") != std::string::npos);
+
+  // Follow the stream on this thread while the Execute call waits.
+  google::bytestream::ReadRequest read;
+  read.set_resource_name(meta.stdout_stream_name());
+  auto rctx = c.Ctx();
+  auto stream = c.bytestream->Read(rctx.get(), read);
+  google::bytestream::ReadResponse chunk;
+  std::string seen;
+  bool early_while_running = false;
+  while (stream->Read(&chunk)) {
+    seen += chunk.data();
+    if (seen.find("early-line") != std::string::npos && seen.find("late-line") == std::string::npos) {
+      for (const auto& v : s.stack->service().ListExecutions(10))
+        if (v.state == exec::core::ExecState::kRunning) early_while_running = true;
+    }
+  }
+  CHECK(stream->Finish().ok());
+  CHECK(early_while_running);
+  CHECK(seen.find("err-line") != std::string::npos);
+  CHECK(seen.find("late-line") != std::string::npos);
+  CHECK(seen.find("[mergeyard] exit code 0") != std::string::npos);
+  while (reader->Read(&op)) {
+  }
+  CHECK(reader->Finish().ok());
+  CHECK(op.done());
+
+  // Once over, the stream answers at once from an offset; unknown ones are NOT_FOUND.
+  read.set_read_offset(static_cast<std::int64_t>(seen.find("late-line")));
+  auto again_ctx = c.Ctx();
+  auto again = c.bytestream->Read(again_ctx.get(), read);
+  std::string rest;
+  while (again->Read(&chunk)) rest += chunk.data();
+  CHECK(again->Finish().ok());
+  CHECK(rest.rfind("late-line", 0) == 0);
+  read.set_resource_name("logs/no-such-execution");
+  read.set_read_offset(0);
+  auto none_ctx = c.Ctx();
+  auto none = c.bytestream->Read(none_ctx.get(), read);
+  while (none->Read(&chunk)) {
+  }
+  CHECK(none->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_CASE("when every caller goes away the execution is cancelled and its process killed") {
   ServerOptionsForTest o;
   o.grace = 200;
