@@ -61,6 +61,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, ExecService
   // Batch calls may carry max_batch_bytes of data plus framing.
   b.SetMaxReceiveMessageSize(static_cast<int>(options.max_batch_bytes + (1 << 20)));
   b.SetMaxSendMessageSize(static_cast<int>(options.max_batch_bytes + (1 << 20)));
+  b.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
   b.RegisterService(s->services_->capabilities.get());
   b.RegisterService(s->services_->execution.get());
   b.RegisterService(s->services_->action_cache.get());
