@@ -33,6 +33,34 @@ bool RateLimited(const HttpResponse& r) {
                               Lower(r.body).find("secondary rate limit") != std::string::npos));
 }
 
+// The answer's Retry-After (delay seconds or an HTTP date) as a delay.
+std::optional<Duration> RetryAfter(const HttpResponse& r, Time now) {
+  const std::string v = r.Header("retry-after");
+  if (v.empty()) return std::nullopt;
+  const std::int64_t seconds = ToInt(v, -1);
+  if (seconds >= 0) return seconds * kSecond;
+  struct tm tm {};
+  const char* end = strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+  if (end == nullptr) return std::nullopt;
+  return std::max<Duration>(0, static_cast<Time>(timegm(&tm)) * 1000 - now);
+}
+
+// A reset header as an instant: Unix seconds (GitHub, GitLab, Gitea), or
+// seconds from now where it is too small to be a date (the IETF draft).
+std::optional<Time> ResetAt(const std::string& v, Time now) {
+  const std::int64_t n = ToInt(v, -1);
+  if (n <= 0) return std::nullopt;
+  return n < 1'000'000'000 ? now + n * kSecond : n * 1000;
+}
+
+std::size_t CredentialKey(const HeaderList& auth) {
+  std::string all;
+  for (const auto& [k, v] : auth) all += k + ":" + v + "\n";
+  return all.empty() ? 0 : std::hash<std::string>{}(all);
+}
+
+constexpr Duration kWarnWait = 3 * kSecond;
+
 std::string StatusClass(int status) {
   if (status < 100 || status > 599) return "error";
   return std::to_string(status / 100) + "xx";
@@ -47,6 +75,28 @@ void SplitBase(const std::string& base, std::string* origin, std::string* prefix
 }
 
 }  // namespace
+
+std::optional<RateLimit> RateLimitOf(const HttpResponse& r, Time now) {
+  std::string remaining = r.Header("x-ratelimit-remaining");
+  std::string reset = r.Header("x-ratelimit-reset");
+  if (remaining.empty()) {
+    remaining = r.Header("ratelimit-remaining");
+    reset = r.Header("ratelimit-reset");
+  }
+  const bool limited = RateLimited(r);
+  const bool spent = remaining == "0";
+  if (!limited && !spent) return std::nullopt;
+  RateLimit l;
+  l.kind = spent ? "primary" : "secondary";
+  if (auto after = limited ? RetryAfter(r, now) : std::nullopt) {
+    l.until = now + *after;
+  } else if (auto at = spent ? ResetAt(reset, now) : std::nullopt) {
+    l.until = std::max(*at, now);
+  } else {
+    l.until = now + kMinute;  // GitHub: "wait for at least one minute"
+  }
+  return l;
+}
 
 std::string HttpResponse::Header(const std::string& name) const {
   const auto it = headers.find(Lower(name));
@@ -72,11 +122,11 @@ RestClient::RestClient(RestOptions options, AuthProvider* auth, const Clock& clo
   retries_metric_ = &m.Counters("mergeyard_forge_retries_total",
                                 "Forge API requests retried, by reason.", {"forge", "reason"});
   rate_limit_waits_metric_ = &m.Counters("mergeyard_forge_rate_limit_waits_total",
-                                         "Waits forced by a forge's rate limit.", {"forge"})
-                                  .With({forge});
+                                         "Waits forced by a forge's rate limit, by kind (primary: quota spent; "
+                                         "secondary: abuse or content-creation limit).",
+                                         {"forge", "kind"});
   rate_limit_seconds_metric_ = &m.Counters("mergeyard_forge_rate_limit_wait_seconds_total",
-                                           "Time spent waiting for a forge's rate limit.", {"forge"})
-                                    .With({forge});
+                                           "Time spent waiting for a forge's rate limit, by kind.", {"forge", "kind"});
   rate_limit_rejections_metric_ =
       &m.Counters("mergeyard_forge_rate_limit_rejections_total",
                   "Forge API requests given up because the rate limit outlasts max_wait.", {"forge"})
@@ -96,9 +146,13 @@ void RestClient::CountExchange(const std::string& method, int status, Duration t
   duration_metric_->Observe(static_cast<double>(std::max<Duration>(took, 0)) / kSecond);
 }
 
-void RestClient::CountRateLimitWait(Duration wait) {
-  rate_limit_waits_metric_->Inc();
-  rate_limit_seconds_metric_->Inc(static_cast<double>(wait) / kSecond);
+void RestClient::CountRateLimitWait(const std::string& kind, Duration wait, const std::string& path) {
+  rate_limit_waits_metric_->With({options_.forge, kind}).Inc();
+  rate_limit_seconds_metric_->With({options_.forge, kind}).Inc(static_cast<double>(wait) / kSecond);
+  const LogFields fields = {{"forge", options_.forge}, {"kind", kind},
+                            {"wait", FormatDuration(wait)}, {"path", path}};
+  if (wait >= kWarnWait) LOG_WARN("waiting for the forge's rate limit", fields);
+  else LOG_DEBUG("waiting for the forge's rate limit", fields);
 }
 
 Result<HttpResponse> RestClient::SendOnce(const std::string& method, const std::string& path,
@@ -153,42 +207,20 @@ Duration RestClient::Backoff(int attempt) {
   return jitter(rng_);
 }
 
-void RestClient::NoteRateLimit(const HttpResponse& r) {
-  std::string remaining = r.Header("x-ratelimit-remaining");
-  std::string reset = r.Header("x-ratelimit-reset");
-  if (remaining.empty()) {
-    remaining = r.Header("ratelimit-remaining");
-    reset = r.Header("ratelimit-reset");
-  }
-  if (remaining == "0") {
-    const std::int64_t reset_s = ToInt(reset, 0);
-    std::lock_guard<std::mutex> lock(mu_);
-    quota_reset_at_ = reset_s > 0 ? reset_s * 1000 : clock_.Now() + kMinute;
-  }
-}
-
-Duration RestClient::WaitForQuota() {
+RateLimit RestClient::BlockOf(std::size_t key) {
   std::lock_guard<std::mutex> lock(mu_);
-  const Time now = clock_.Now();
-  if (quota_reset_at_ <= now) return 0;
-  return quota_reset_at_ - now;
+  auto it = blocks_.find(key);
+  if (it == blocks_.end()) return {};
+  if (it->second.until <= clock_.Now()) {
+    blocks_.erase(it);
+    return {};
+  }
+  return it->second;
 }
 
-Duration RestClient::RetryDelay(const HttpResponse& r, int attempt) {
-  const bool rate_limited = RateLimited(r);
-  if (!rate_limited && r.status < 500) return -1;
-  const std::string retry_after = r.Header("retry-after");
-  if (!retry_after.empty()) {
-    const std::int64_t s = ToInt(retry_after, -1);
-    if (s >= 0) return s * kSecond;
-  }
-  if (rate_limited) {
-    const Duration quota = WaitForQuota();
-    if (quota > 0) return quota;
-    // GitHub: secondary limits without retry-after: wait at least a minute.
-    if (r.status == 403) return std::max<Duration>(kMinute, Backoff(attempt));
-  }
-  return Backoff(attempt);
+void RestClient::Block(std::size_t key, const RateLimit& limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  blocks_[key] = limit;  // the newest answer knows best
 }
 
 Result<HttpResponse> RestClient::Send(const std::string& method, const std::string& path,
@@ -196,46 +228,47 @@ Result<HttpResponse> RestClient::Send(const std::string& method, const std::stri
                                       const HeaderList& extra) {
   Error last = Transient(method + " " + path + ": not sent");
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    const Duration quota_wait = WaitForQuota();
-    if (quota_wait > options_.max_wait) {
-      rate_limit_rejections_metric_->Inc();
-      return Transient("rate limited for another " + std::to_string(quota_wait / 1000) + "s");
-    }
-    if (quota_wait > 0) {
-      CountRateLimitWait(quota_wait);
-      sleep_(quota_wait);
-    }
     HeaderList headers = extra;
+    std::size_t key = 0;
     if (auth_) {
       auto auth = auth_->Headers(repo);
       if (!auth.ok()) return auth.error();
+      key = CredentialKey(*auth);
       headers.insert(headers.end(), auth->begin(), auth->end());
+    }
+    const RateLimit block = BlockOf(key);
+    const Duration wait = block.until - clock_.Now();
+    if (wait > options_.max_wait) {
+      rate_limit_rejections_metric_->Inc();
+      return Transient(options_.forge + " rate limit (" + block.kind + ") for another " +
+                       std::to_string(wait / 1000) + "s");
+    }
+    if (wait > 0) {
+      CountRateLimitWait(block.kind, wait, path);
+      sleep_(wait);
     }
     auto res = SendOnce(method, path, headers, json_body);
     Duration delay;
-    bool rate_limited = false;
+    const char* reason = "transport";
     if (!res.ok()) {
       if (res.error().code != ErrorCode::kTransient) return res.error();
       last = res.error();
       delay = Backoff(attempt);
     } else {
-      NoteRateLimit(*res);
-      delay = RetryDelay(*res, attempt);
-      if (delay < 0) return res;
-      rate_limited = RateLimited(*res);
+      if (auto limit = RateLimitOf(*res, clock_.Now())) Block(key, *limit);
+      const bool limited = RateLimited(*res);
+      if (!limited && res->status < 500) return res;
       last = Transient(method + " " + path + ": HTTP " + std::to_string(res->status));
+      reason = limited ? "rate_limited" : "server_error";
+      // A limit's wait happens before the next attempt (the block above).
+      delay = limited ? 0 : RetryAfter(*res, clock_.Now()).value_or(Backoff(attempt));
     }
     if (attempt + 1 >= options_.max_attempts) break;
-    if (delay > options_.max_wait) {
-      if (rate_limited) rate_limit_rejections_metric_->Inc();
-      return Transient(last.message + "; retry in " + std::to_string(delay / 1000) + "s");
-    }
+    if (delay > options_.max_wait) return Transient(last.message + "; retry in " + std::to_string(delay / 1000) + "s");
     LOG_DEBUG("forge request retried", {{"path", path}, {"error", last.message},
                                         {"delay_ms", std::to_string(delay)}});
-    const char* reason = !res.ok() ? "transport" : rate_limited ? "rate_limited" : "server_error";
     retries_metric_->With({options_.forge, reason}).Inc();
-    if (rate_limited) CountRateLimitWait(delay);
-    sleep_(delay);
+    if (delay > 0) sleep_(delay);
   }
   return last;
 }

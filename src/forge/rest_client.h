@@ -11,10 +11,18 @@
 //   mergeyard_forge_request_duration_seconds{forge}      one per exchange
 //   mergeyard_forge_retries_total{forge,reason}          reason: rate_limited,
 //       server_error, transport
-//   mergeyard_forge_rate_limit_waits_total{forge}, ..._wait_seconds_total{forge}
-//       sleeps forced by a rate limit, and their length
+//   mergeyard_forge_rate_limit_waits_total{forge,kind}, ..._wait_seconds_total{forge,kind}
+//       sleeps forced by a rate limit, and their length; kind "primary" (the
+//       quota is spent) or "secondary" (abuse and content-creation limits)
 //   mergeyard_forge_rate_limit_rejections_total{forge}   requests failed because
 //       the rate limit would last longer than max_wait
+//
+// Rate limits, as GitHub, GitLab and Gitea document them: an answer's
+// `Retry-After` decides how long to wait; otherwise, when the quota is spent
+// (`x-ratelimit-remaining` or `ratelimit-remaining` 0), its reset header;
+// a minute only when neither is there. The wait holds back every request
+// made with the same credentials (one GitHub App installation, one token),
+// not others. Waits of 3 s or more are logged at warn.
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -43,6 +52,15 @@ struct HttpResponse {
   std::string Header(const std::string& name) const;
   nlohmann::json Json() const;  // discarded value when the body is not JSON
 };
+
+// What an answer says about a forge's rate limit: send nothing more with
+// the same credentials before `until`.
+struct RateLimit {
+  Time until = 0;
+  std::string kind;  // "primary" or "secondary"
+};
+// nullopt when `r` neither is a rate-limit answer nor spends the quota.
+std::optional<RateLimit> RateLimitOf(const HttpResponse& r, Time now);
 
 // Supplies the authentication headers for a request about `repo` (GitHub
 // Apps pick the installation by repository). Errors are passed to the caller.
@@ -108,13 +126,12 @@ class RestClient {
  private:
   Result<HttpResponse> SendOnce(const std::string& method, const std::string& path,
                                 const HeaderList& headers, const std::string& body);
-  // How long to wait before retrying `r`, or -1 when it must not be retried.
-  Duration RetryDelay(const HttpResponse& r, int attempt);
   Duration Backoff(int attempt);
-  void NoteRateLimit(const HttpResponse& r);
-  Duration WaitForQuota();
+  // The rate limit in force for credentials `key` (until 0: none).
+  RateLimit BlockOf(std::size_t key);
+  void Block(std::size_t key, const RateLimit& limit);
   void CountExchange(const std::string& method, int status, Duration took);
-  void CountRateLimitWait(Duration wait);
+  void CountRateLimitWait(const std::string& kind, Duration wait, const std::string& path);
 
   RestOptions options_;
   std::string origin_;   // scheme://host[:port]
@@ -124,14 +141,14 @@ class RestClient {
   Sleeper sleep_;
   mutable std::mutex mu_;
   std::mt19937_64 rng_{std::random_device{}()};
-  Time quota_reset_at_ = 0;  // remaining was 0 until then
+  std::map<std::size_t, RateLimit> blocks_;  // by hash of the credentials' headers
   std::int64_t sent_ = 0;
 
   metrics::CounterFamily* requests_metric_;
   metrics::Histogram* duration_metric_;
   metrics::CounterFamily* retries_metric_;
-  metrics::Counter* rate_limit_waits_metric_;
-  metrics::Counter* rate_limit_seconds_metric_;
+  metrics::CounterFamily* rate_limit_waits_metric_;
+  metrics::CounterFamily* rate_limit_seconds_metric_;
   metrics::Counter* rate_limit_rejections_metric_;
 };
 

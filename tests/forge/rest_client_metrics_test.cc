@@ -31,14 +31,13 @@ double Sample(const metrics::Registry& r, const std::string& series) {
 TEST_SUITE("forge") {
 
 TEST_CASE("forge requests are counted by forge, method and status class, retries included") {
-  SystemClock clock;
+  ManualClock clock(1'700'000'000'000);  // moved by the sleeps
   FakeForge fake(FakeFlavor::kGitlab, "group/proj");
   metrics::Registry registry;
   RestOptions options = FastOptions(gitlab::DefaultRestOptions(fake.base_url()));
   options.metrics = &registry;
   StaticAuth auth("PRIVATE-TOKEN", fake.token());
-  SleepLog sleeps;
-  RestClient rest(options, &auth, clock, sleeps.Sleeper());
+  RestClient rest(options, &auth, clock, [&](Duration d) { clock.Advance(d); });
   gitlab::GitlabApi api(rest);
 
   fake.InjectFaults({{502}, {429, 2}});
@@ -52,8 +51,8 @@ TEST_CASE("forge requests are counted by forge, method and status class, retries
   CHECK(Sample(registry, R"(mergeyard_forge_requests_total{forge="gitlab",method="GET",status="4xx"})") == 1);
   CHECK(Sample(registry, R"(mergeyard_forge_retries_total{forge="gitlab",reason="server_error"})") == 1);
   CHECK(Sample(registry, R"(mergeyard_forge_retries_total{forge="gitlab",reason="rate_limited"})") == 1);
-  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_waits_total{forge="gitlab"})") == 1);
-  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_wait_seconds_total{forge="gitlab"})") == 2);
+  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_waits_total{forge="gitlab",kind="secondary"})") == 1);
+  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_wait_seconds_total{forge="gitlab",kind="secondary"})") == 2);
   CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_rejections_total{forge="gitlab"})") == 0);
   CHECK(Sample(registry, R"(mergeyard_forge_request_duration_seconds_count{forge="gitlab"})") == 4);
   CHECK(rest.requests_sent() == 4);
@@ -72,7 +71,7 @@ TEST_CASE("a rate limit longer than max_wait counts as a rejection, not a wait")
   REQUIRE_FALSE(api.CreateComment("o/r", 1, "x").ok());
   CHECK(Sample(registry, R"(mergeyard_forge_requests_total{forge="gitea",method="POST",status="4xx"})") == 1);
   CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_rejections_total{forge="gitea"})") == 1);
-  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_waits_total{forge="gitea"})") == 0);
+  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_waits_total{forge="gitea",kind="secondary"})") < 1);  // none
 }
 
 TEST_CASE("an exhausted quota makes the next request wait, counted with its length") {
@@ -82,15 +81,15 @@ TEST_CASE("an exhausted quota makes the next request wait, counted with its leng
   RestOptions options = FastOptions(github::DefaultRestOptions(fake.base_url()));
   options.metrics = &registry;
   StaticAuth auth("Authorization", "Bearer " + fake.token());
-  RestClient rest(options, &auth, clock, [](Duration) {});
+  RestClient rest(options, &auth, clock, [&](Duration d) { clock.Advance(d); });
   github::GithubApi api(rest, {});
   Fault limited{403};
   limited.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "1700000030"}};
   fake.InjectFaults({limited});
   REQUIRE(api.CreateComment("acme/widgets", 1, "x").ok());
-  // The 403's retry delay, then the quota wait before the retry: 30 s each.
-  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_waits_total{forge="github"})") == 2);
-  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_wait_seconds_total{forge="github"})") == 60);
+  // One wait, to the reset, before the retry.
+  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_waits_total{forge="github",kind="primary"})") == 1);
+  CHECK(Sample(registry, R"(mergeyard_forge_rate_limit_wait_seconds_total{forge="github",kind="primary"})") == 30);
   CHECK(Sample(registry, R"(mergeyard_forge_retries_total{forge="github",reason="rate_limited"})") == 1);
 }
 

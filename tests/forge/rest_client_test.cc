@@ -104,32 +104,92 @@ TEST_CASE("Link headers are parsed for the next page only") {
   CHECK(UrlEncode("group/sub proj") == "group%2Fsub%20proj");
 }
 
-TEST_CASE("an exhausted primary rate limit waits until the reset, and so does the next request") {
+// A client of the fake whose sleeps move `clock` and are recorded.
+struct TimedClient {
+  TimedClient(FakeForge& fake, ManualClock& clock, const std::string& token)
+      : auth("Authorization", "Bearer " + token),
+        rest(FastOptions(github::DefaultRestOptions(fake.base_url())), &auth, clock,
+             [this, &clock](Duration d) {
+               waits.push_back(d);
+               clock.Advance(d);
+             }),
+        api(rest, {}) {}
+  std::vector<Duration> waits;
+  StaticAuth auth;
+  RestClient rest;
+  github::GithubApi api;
+};
+
+TEST_CASE("a 429's Retry-After decides the wait, even when it says the quota is spent without a reset") {
   ManualClock clock(1'700'000'000'000);
   FakeForge fake(FakeFlavor::kGithub, "acme/widgets");
-  std::vector<Duration> waits;
-  StaticAuth auth("Authorization", "Bearer " + fake.token());
-  RestClient rest(FastOptions(github::DefaultRestOptions(fake.base_url())), &auth, clock,
-                  [&](Duration d) { waits.push_back(d); });
-  github::GithubApi api(rest, {});
-  Fault limited{403};
-  limited.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "1700000030"}};
+  TimedClient c(fake, clock, fake.token());
+  Fault limited{429, 1};
+  limited.headers = {{"x-ratelimit-remaining", "0"}};
   fake.InjectFaults({limited});
-  REQUIRE(api.CreateComment("acme/widgets", 1, "x").ok());
-  // the 403 itself, then the quota check before the retry
-  REQUIRE(waits.size() == 2);
-  CHECK(waits[0] == 30'000);
-  CHECK(waits[1] == 30'000);
-  clock.Advance(31'000);
-  REQUIRE(api.CreateComment("acme/widgets", 1, "y").ok());
-  CHECK(waits.size() == 2);
+  REQUIRE(c.api.CreateComment("acme/widgets", 1, "x").ok());
+  CHECK(c.waits == std::vector<Duration>{1000});
+  REQUIRE(c.api.CreateComment("acme/widgets", 1, "y").ok());  // the second is over: no more waiting
+  CHECK(c.waits.size() == 1);
+}
+
+TEST_CASE("a spent quota holds back the next requests with the same credentials until its reset, no others") {
+  ManualClock clock(1'700'000'000'000);
+  FakeForge fake(FakeFlavor::kGithub, "acme/widgets");
+  TimedClient c(fake, clock, fake.token());
+  Fault last{0};  // served, but the quota is now spent
+  last.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "1700000030"}};
+  fake.InjectFaults({last});
+  REQUIRE(c.api.CreateComment("acme/widgets", 1, "x").ok());
+  CHECK(c.waits.empty());
+  REQUIRE(c.api.CreateComment("acme/widgets", 1, "y").ok());
+  CHECK(c.waits == std::vector<Duration>{30'000});
+
+  Fault spent{403};
+  spent.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "1700000090"}};
+  fake.InjectFaults({spent});
+  REQUIRE(c.api.CreateComment("acme/widgets", 1, "z").ok());  // 403, then the wait to the reset
+  CHECK(c.waits == std::vector<Duration>{30'000, 60'000});
+
+  // Other credentials (another installation) are not held back by it.
+  Fault again = spent;
+  again.headers["x-ratelimit-reset"] = "1700001000";
+  fake.InjectFaults({again});
+  StaticAuth other("Authorization", "Bearer other-installation");
+  RestClient other_rest(FastOptions(github::DefaultRestOptions(fake.base_url())), &other, clock,
+                        [](Duration) { FAIL("the other credentials waited"); });
+  auto answered = other_rest.Send("GET", "/rate_limit", "acme/widgets");  // gets the 403 and is refused
+  CHECK(!answered.ok());
+  std::vector<Duration> before = c.waits;
+  REQUIRE(c.api.CreateComment("acme/widgets", 1, "w").ok());
+  CHECK(c.waits == before);
+}
+
+TEST_CASE("a secondary limit without Retry-After waits a minute, and the reset is read as the forge means it") {
+  ManualClock clock(1'700'000'000'000);
+  FakeForge fake(FakeFlavor::kGithub, "acme/widgets");
+  TimedClient c(fake, clock, fake.token());
   Fault secondary{403};
   secondary.body = "You have exceeded a secondary rate limit";
   fake.InjectFaults({secondary});
-  REQUIRE(api.CreateComment("acme/widgets", 1, "z").ok());
-  REQUIRE(waits.size() == 3);
-  CHECK(waits[2] >= kMinute);
-  CHECK(fake.Comments(1).size() == 3);
+  REQUIRE(c.api.CreateComment("acme/widgets", 1, "z").ok());
+  CHECK(c.waits == std::vector<Duration>{kMinute});
+  CHECK(fake.Comments(1).size() == 1);
+
+  const Time now = clock.Now();
+  HttpResponse r;
+  r.status = 429;
+  r.headers = {{"ratelimit-remaining", "0"}, {"ratelimit-reset", "1700000500"}};  // GitLab: Unix seconds
+  CHECK(RateLimitOf(r, now)->until == 1'700'000'500'000);
+  CHECK(RateLimitOf(r, now)->kind == "primary");
+  r.headers = {{"ratelimit-remaining", "0"}, {"ratelimit-reset", "20"}};  // the IETF draft: seconds from now
+  CHECK(RateLimitOf(r, now)->until == now + 20'000);
+  r.headers = {{"retry-after", "Wed, 21 Oct 2026 07:28:00 GMT"}};
+  CHECK(RateLimitOf(r, 1'792'567'670'000)->until == 1'792'567'680'000);
+  CHECK(RateLimitOf(r, now)->kind == "secondary");
+  r.status = 200;
+  r.headers = {{"x-ratelimit-remaining", "4999"}};
+  CHECK(!RateLimitOf(r, now));
 }
 
 }  // TEST_SUITE

@@ -59,11 +59,11 @@ struct LocalStatus {
 
 // One injected misbehaviour, consumed by the next request.
 struct LocalFault {
-  int status = 0;            // answer this status (500, 502, 429...) instead of serving
+  int status = 0;            // answer this status (500, 502, 429...) instead of serving; 0: serve
   int retry_after_s = -1;    // with a retry-after header when >= 0
   int delay_ms = 0;          // sleep before answering
   bool drop = false;         // send headers, then close the connection mid-body
-  std::map<std::string, std::string> headers;  // extra answer headers (x-ratelimit-*...)
+  std::map<std::string, std::string> headers;  // extra answer headers (x-ratelimit-*...), served answers too
   std::string body;          // the error message (default "injected fault")
 };
 

@@ -364,9 +364,9 @@ void LocalForge::Route(const std::string& method, const void* vreq, void* vres) 
                                [](size_t, size_t, httplib::DataSink&) { return false; });
       return;
     }
+    for (const auto& [k, v] : fault.headers) res.set_header(k, v);  // also on a served answer
     if (fault.status != 0) {
       if (fault.retry_after_s >= 0) res.set_header("Retry-After", std::to_string(fault.retry_after_s));
-      for (const auto& [k, v] : fault.headers) res.set_header(k, v);
       return Reply(res, fault.status, {{"message", fault.body.empty() ? "injected fault" : fault.body}});
     }
   }
