@@ -10,13 +10,22 @@ namespace {
 
 std::string PrKey(const std::string& repo, std::int64_t pr) { return repo + "#" + std::to_string(pr); }
 
+// The lane of a delivery: its repository ("" when the payload names none).
+std::string LaneOf(const StoredDelivery& d) {
+  forge::ForgeKind kind;
+  forge::RepoRef repo;
+  if (!forge::ParseForgeKind(d.forge, &kind)) return "";
+  (void)forge::ParsePayload(kind, d.event, d.body, &repo);  // an unparsable one fails on its own lane
+  return d.forge + ":" + repo.full_name;
+}
+
 }  // namespace
 
 Processor::Processor(DeliveryStore& store, forge::ForgeDirectory& forges, forge::ConfigSource& configs,
                      forge::Admitter& admitter, forge::Reporter& reporter, engine::EventSink& sink,
                      const Clock& clock, ProcessorOptions options)
     : store_(store), forges_(forges), configs_(configs), reporter_(reporter), sink_(sink),
-      clock_(clock), options_(std::move(options)), admitter_(admitter) {}
+      clock_(clock), options_(std::move(options)), admitter_(admitter), lanes_(options_.lanes) {}
 
 Processor::~Processor() { Stop(); }
 
@@ -29,7 +38,7 @@ void Processor::Start() {
     while (!stopping_) {
       wake_ = false;
       lock.unlock();
-      while (RunOnce() > 0) {
+      while (Dispatch() >= options_.batch) {  // a full round: there may be more
       }
       lock.lock();
       cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll), [&] { return stopping_ || wake_; });
@@ -44,6 +53,7 @@ void Processor::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  lanes_.Stop();  // deliveries not started stay pending in the store
 }
 
 void Processor::Notify() {
@@ -55,34 +65,61 @@ void Processor::Notify() {
 }
 
 int Processor::RunOnce() {
+  const int n = Dispatch();
+  lanes_.WaitIdle();
+  return n;
+}
+
+int Processor::Dispatch() {
   const Time now = clock_.Now();
-  if (now - last_prune_ >= kHour) {
-    last_prune_ = now;
+  bool prune = false;
+  std::size_t busy;
+  {
+    std::lock_guard<std::mutex> lock(flight_mu_);
+    busy = in_flight_.size();
+    if (now - last_prune_ >= kHour) prune = true, last_prune_ = now;
+  }
+  if (prune) {
     auto pruned = store_.Prune(now - options_.retention);
     if (!pruned.ok()) LOG_WARN("pruning webhook deliveries failed", {{"error", pruned.error().ToString()}});
   }
-  auto due = store_.Due(now, options_.batch);
+  // Past those in progress, so a backlog in one repository hides no other's.
+  auto due = store_.Due(now, options_.batch + static_cast<int>(busy));
   if (!due.ok()) {
     LOG_WARN("reading webhook deliveries failed", {{"error", due.error().ToString()}});
     return 0;
   }
-  for (const StoredDelivery& d : *due) {
-    auto outcome = Handle(d);
-    Status st = Ok();
-    if (outcome.ok()) {
-      st = store_.MarkDone(d.id, *outcome);
-    } else if (outcome.error().code == ErrorCode::kTransient) {
-      const Duration delay = options_.retry_delay << std::min(d.attempts, 12);
-      LOG_WARN("webhook delivery will be retried",
-               {{"delivery", d.delivery_id}, {"error", outcome.error().ToString()}});
-      st = store_.MarkRetry(d.id, outcome.error().ToString(), now + delay, options_.max_attempts);
-    } else {
-      LOG_WARN("webhook delivery failed", {{"delivery", d.delivery_id}, {"error", outcome.error().ToString()}});
-      st = store_.MarkRetry(d.id, outcome.error().ToString(), now, 1);
+  int n = 0;
+  for (StoredDelivery& d : *due) {
+    {
+      std::lock_guard<std::mutex> lock(flight_mu_);
+      if (!in_flight_.insert(d.id).second) continue;
     }
-    if (!st.ok()) LOG_ERROR("recording a delivery outcome failed", {{"error", st.error().ToString()}});
+    ++n;
+    const std::string lane = LaneOf(d);
+    lanes_.Add(lane, [this, d = std::move(d)] { Process(d); });
   }
-  return static_cast<int>(due->size());
+  return n;
+}
+
+void Processor::Process(const StoredDelivery& d) {
+  auto outcome = Handle(d);
+  const Time now = clock_.Now();
+  Status st = Ok();
+  if (outcome.ok()) {
+    st = store_.MarkDone(d.id, *outcome);
+  } else if (outcome.error().code == ErrorCode::kTransient) {
+    const Duration delay = options_.retry_delay << std::min(d.attempts, 12);
+    LOG_WARN("webhook delivery will be retried",
+             {{"delivery", d.delivery_id}, {"error", outcome.error().ToString()}});
+    st = store_.MarkRetry(d.id, outcome.error().ToString(), now + delay, options_.max_attempts);
+  } else {
+    LOG_WARN("webhook delivery failed", {{"delivery", d.delivery_id}, {"error", outcome.error().ToString()}});
+    st = store_.MarkRetry(d.id, outcome.error().ToString(), now, 1);
+  }
+  if (!st.ok()) LOG_ERROR("recording a delivery outcome failed", {{"error", st.error().ToString()}});
+  std::lock_guard<std::mutex> lock(flight_mu_);
+  in_flight_.erase(d.id);
 }
 
 Result<std::string> Processor::Handle(const StoredDelivery& d) {

@@ -1,6 +1,9 @@
 #pragma once
 // Turns stored webhook deliveries into queue events, after the listener has
-// answered. For each delivery, oldest first:
+// answered. Deliveries are handled per repository, oldest first and one at
+// a time within a repository, while other repositories' run in parallel
+// (KeyedLanes), so a repository whose forge calls fail or crawl delays no
+// other repository's admissions. For each delivery:
 //  - a comment with an `!integrate` command: the commenter's permission, the
 //    pull request (open, not a draft, its target covered by a valid
 //    `.mergeyard.yml`, merging cleanly) are checked through the forge and the
@@ -35,12 +38,14 @@
 #include "forge/event.h"
 #include "forge/reporter.h"
 #include "webhook/delivery_store.h"
+#include "webhook/keyed_lanes.h"
 
 namespace mergeyard::webhook {
 
 struct ProcessorOptions {
   std::set<std::string> bot_logins;        // comments by these are ignored (no loops)
-  int batch = 64;                          // deliveries read per round
+  int batch = 64;                          // deliveries read per round, beyond those in progress
+  int lanes = 8;                           // repositories handled at once
   Duration retry_delay = 5 * kSecond;      // first retry; doubled per attempt
   int max_attempts = 10;
   Duration idle_poll = 1 * kSecond;        // background loop: look for due retries
@@ -58,7 +63,8 @@ class Processor {
             const Clock& clock, ProcessorOptions options = {});
   ~Processor();
 
-  // Handles every delivery due now; returns how many were handled.
+  // Handles every delivery due now (up to `batch`) and waits for them;
+  // returns how many were handled.
   int RunOnce();
 
   // Background processing: Start() runs RunOnce whenever Notify() is called
@@ -72,6 +78,11 @@ class Processor {
   void SetCiGate(forge::CiGate* gate) { ci_gate_.store(gate); }
 
  private:
+  // Hands the due deliveries not in progress to their repositories' lanes;
+  // how many.
+  int Dispatch();
+  // Handles `d` and records the outcome (on a lane's thread).
+  void Process(const StoredDelivery& d);
   // kTransient errors leave the delivery pending; anything else is final.
   Result<std::string> Handle(const StoredDelivery& d);
   Result<std::string> OnComment(forge::ForgeKind kind, const forge::CommentCreated& c);
@@ -101,7 +112,10 @@ class Processor {
   // most kPrioritiesKept (when full, another pull request's is forgotten).
   static constexpr std::size_t kPrioritiesKept = 10000;
   std::map<std::string, int> priorities_;
+  std::mutex flight_mu_;               // guards the two below
   Time last_prune_ = 0;
+  std::set<std::int64_t> in_flight_;    // delivery ids handed to a lane and not recorded yet
+  KeyedLanes lanes_;                    // last: stopped before the members its jobs use
 };
 
 }  // namespace mergeyard::webhook
