@@ -207,10 +207,12 @@ class OutputTail {
   void Pump() {
     std::string fresh;
     for (auto& f : files_) {
-      if (f.offset >= kMax) continue;
+      std::error_code ec;
+      const auto size = static_cast<std::int64_t>(std::filesystem::file_size(f.path, ec));
+      if (ec || f.offset >= std::min(size, kMax)) continue;
       std::ifstream in(f.path, std::ios::binary);
       in.seekg(static_cast<std::streamoff>(f.offset));
-      std::string chunk(static_cast<std::size_t>(kMax - f.offset), '\0');
+      std::string chunk(static_cast<std::size_t>(std::min(size, kMax) - f.offset), '\0');
       in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
       chunk.resize(static_cast<std::size_t>(in.gcount()));
       f.offset += static_cast<std::int64_t>(chunk.size());

@@ -1,6 +1,7 @@
 #include "exec/reapi/bytestream_service.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -166,11 +167,15 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
       const bool over = !v || v->state == core::ExecState::kCompleted || v->state == core::ExecState::kCancelled;
       ReadResponse resp;
       if (int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-        std::string* data = resp.mutable_data();
-        data->resize(static_cast<std::size_t>(std::min<std::int64_t>(kChunk, end - at)));
-        ssize_t got = pread(fd, data->data(), data->size(), at);
+        struct stat st;
+        const std::int64_t fresh = fstat(fd, &st) == 0 ? std::min<std::int64_t>(st.st_size, end) - at : 0;
+        if (fresh > 0) {
+          std::string* data = resp.mutable_data();
+          data->resize(static_cast<std::size_t>(std::min(kChunk, fresh)));
+          ssize_t got = pread(fd, data->data(), data->size(), at);
+          data->resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+        }
         close(fd);
-        data->resize(got > 0 ? static_cast<std::size_t>(got) : 0);
       }
       if (!resp.data().empty()) {
         if (!writer->Write(resp)) return Status::OK;
