@@ -67,8 +67,10 @@ class Processor {
   // returns how many were handled.
   int RunOnce();
 
-  // Background processing: Start() runs RunOnce whenever Notify() is called
-  // (the listener's on_stored) and every idle_poll.
+  // Background processing: Start() hands due deliveries to their lanes
+  // whenever Notify() is called (the listener's on_stored) and every
+  // idle_poll. Stop() waits for the deliveries being handled and is final:
+  // the lanes stop, and what was not started stays pending in the store.
   void Start();
   void Stop();
   void Notify();
