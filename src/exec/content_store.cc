@@ -108,6 +108,14 @@ void ContentStore::UseLocked(const std::string& hash) {
   if (it != index_.end()) lru_.splice(lru_.begin(), lru_, it->second.lru);
 }
 
+bool ContentStore::AlreadyStored(const std::string& hash, std::int64_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!KnownLocked(hash)) return false;
+  UseLocked(hash);
+  stats_.bytes_written += static_cast<std::uint64_t>(size);
+  return true;
+}
+
 bool ContentStore::KnownLocked(const std::string& hash) {
   if (index_.count(hash)) return true;
   // Written by another process sharing the directory since Open.
@@ -164,14 +172,7 @@ Status ContentStore::Place(const std::string& tmp, const std::string& hash, std:
 
 Result<std::string> ContentStore::Put(std::string_view bytes) {
   std::string hash = Sha256Of(bytes);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (KnownLocked(hash)) {
-      UseLocked(hash);
-      stats_.bytes_written += bytes.size();
-      return hash;
-    }
-  }
+  if (AlreadyStored(hash, static_cast<std::int64_t>(bytes.size()))) return hash;
   std::string tmp = NewTempPath();
   {
     std::ofstream out(tmp, std::ios::binary);
@@ -189,14 +190,7 @@ Result<std::string> ContentStore::PutFile(const std::string& path) {
   std::error_code ec;
   auto source = HashFile(path);
   if (!source) return fs::exists(path, ec) ? Result<std::string>(source.error()) : Put("");
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (KnownLocked(source->first)) {  // a new file is dear (bench/reapi): none needed
-      stats_.bytes_written += static_cast<std::uint64_t>(source->second);
-      UseLocked(source->first);
-      return source->first;
-    }
-  }
+  if (AlreadyStored(source->first, source->second)) return source->first;  // a new file is dear (bench/reapi)
   std::string tmp = NewTempPath();
   if (!fs::copy_file(path, tmp, ec) || ec) return Internal("cannot copy " + path + ": " + ec.message());
   auto hashed = HashFile(tmp);
@@ -211,14 +205,7 @@ Result<std::string> ContentStore::PutFile(const std::string& path) {
 Result<std::string> ContentStore::TakeFile(const std::string& path) {
   auto hashed = HashFile(path);
   if (!hashed) return Put("");  // absent: the empty blob, as PutFile
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (KnownLocked(hashed->first)) {
-      stats_.bytes_written += static_cast<std::uint64_t>(hashed->second);
-      UseLocked(hashed->first);
-      return hashed->first;
-    }
-  }
+  if (AlreadyStored(hashed->first, hashed->second)) return hashed->first;
   std::string tmp = NewTempPath();
   if (link(path.c_str(), tmp.c_str()) != 0) return PutFile(path);  // another file system
   if (Status s = Place(tmp, hashed->first, hashed->second); !s) return s.error();

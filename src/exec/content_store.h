@@ -89,6 +89,9 @@ class ContentStore {
     std::int64_t size = 0;
     std::list<std::string>::iterator lru;  // position in lru_ (front: most recent)
   };
+  // True (the write counted, the blob marked used) when `hash` is stored:
+  // then the caller writes nothing.
+  bool AlreadyStored(const std::string& hash, std::int64_t size);
   // REQUIRES: mu_ held.
   void UseLocked(const std::string& hash);
   void AddLocked(const std::string& hash, std::int64_t size);

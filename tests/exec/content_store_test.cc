@@ -87,8 +87,18 @@ TEST_CASE("content store: a put file is copied, so writing to it later leaves th
   CHECK(*cas.Get(*h) == "line 1\n");
   auto blobs = cas.stats().blobs;
   std::ofstream(dir.path + "/same.log") << "line 1\n";
-  CHECK(*cas.PutFile(dir.path + "/same.log") == *h);  // known content: stored once
+  // Known content writes nothing: with no room for temporary files it is
+  // still stored (once), while new content cannot be.
+  std::filesystem::remove_all(dir.path + "/cas/tmp");
+  std::ofstream(dir.path + "/cas/tmp") << "not a directory";
+  auto same = cas.PutFile(dir.path + "/same.log");
+  REQUIRE(same);
+  CHECK(*same == *h);
   CHECK(cas.stats().blobs == blobs);
+  std::ofstream(dir.path + "/new.log") << "line 3\n";
+  CHECK(!cas.PutFile(dir.path + "/new.log"));
+  std::filesystem::remove(dir.path + "/cas/tmp");
+  std::filesystem::create_directories(dir.path + "/cas/tmp");
   CHECK(*cas.PutFile(dir.path + "/absent.log") == *cas.Put(""));
 }
 
