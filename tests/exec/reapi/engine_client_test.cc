@@ -44,6 +44,20 @@ struct Engine {
   std::unique_ptr<app::ServeChild> child;
 };
 
+// This process's execution stack, sending every step of `cfg` to `engine`
+// with `token`. `git` and `cfg` must outlive it.
+ExecStackOptions OnEngine(const std::string& root, const GitFixture& git, const engine::RepoConfig& cfg,
+                          const Engine& engine, const std::string& token) {
+  ExecStackOptions o;
+  o.data_dir = root + "/exec";
+  o.mirror_of = [&git](const std::string&) -> std::optional<std::string> { return git.mirror; };
+  o.configs = [&cfg](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
+  o.public_url = "http://mq";
+  o.reapi_remote.remote = engine.target;
+  o.reapi_remote.token = token;
+  return o;
+}
+
 }  // namespace
 
 TEST_SUITE("reapi") {
@@ -64,14 +78,7 @@ TEST_CASE("pipeline steps run on another mergeyard as REAPI engine; an unchanged
       engine::PipelineStep{.name = "unit", .run = "test \"$(cat link)\" = hello && ./tool.sh && echo \"$WHO\"",
                            .env = {{"WHO", "remote-env"}}},
       engine::PipelineStep{.name = "lint", .run = "echo lint says no >&2; exit 4"}};
-  ExecStackOptions o;
-  o.data_dir = dir.path + "/exec";
-  o.mirror_of = [&](const std::string&) -> std::optional<std::string> { return git.mirror; };
-  o.configs = [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
-  o.public_url = "http://mq";
-  o.reapi_remote.remote = engine.target;
-  o.reapi_remote.token = "engine-token";
-  auto stack = ExecStack::Start(o, clock);
+  auto stack = ExecStack::Start(OnEngine(dir.path, git, cfg, engine, "engine-token"), clock);
   REQUIRE(stack);
 
   RunSink sink;
@@ -124,14 +131,7 @@ TEST_CASE("a step on the engine shows its output in its log while it runs, and o
   SystemClock clock;
   engine::RepoConfig cfg;
   cfg.pipeline = {engine::PipelineStep{.name = "slow", .run = "echo first-line; sleep 3; echo second-line"}};
-  ExecStackOptions o;
-  o.data_dir = dir.path + "/exec";
-  o.mirror_of = [&](const std::string&) -> std::optional<std::string> { return git.mirror; };
-  o.configs = [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
-  o.public_url = "http://mq";
-  o.reapi_remote.remote = engine.target;
-  o.reapi_remote.token = "engine-token";
-  auto stack = ExecStack::Start(o, clock);
+  auto stack = ExecStack::Start(OnEngine(dir.path, git, cfg, engine, "engine-token"), clock);
   REQUIRE(stack);
   const std::string commit = ShOut("git -C " + git.work + " rev-parse HEAD");
   RunSink sink;
@@ -168,12 +168,7 @@ TEST_CASE("a wrong engine token fails the step with the engine's answer, not a v
   SystemClock clock;
   engine::RepoConfig cfg;
   cfg.pipeline = {engine::PipelineStep{.name = "unit", .run = "true"}};
-  ExecStackOptions o;
-  o.data_dir = dir.path + "/exec";
-  o.mirror_of = [&](const std::string&) -> std::optional<std::string> { return git.mirror; };
-  o.configs = [&](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
-  o.reapi_remote.remote = engine.target;
-  o.reapi_remote.token = "wrong";
+  ExecStackOptions o = OnEngine(dir.path, git, cfg, engine, "wrong");
   o.backend.max_attempts = 1;
   auto stack = ExecStack::Start(o, clock);
   REQUIRE(stack);
