@@ -10,15 +10,6 @@ namespace {
 
 std::string PrKey(const std::string& repo, std::int64_t pr) { return repo + "#" + std::to_string(pr); }
 
-// The lane of a delivery: its repository ("" when the payload names none).
-std::string LaneOf(const StoredDelivery& d) {
-  forge::ForgeKind kind;
-  forge::RepoRef repo;
-  if (!forge::ParseForgeKind(d.forge, &kind)) return "";
-  (void)forge::ParsePayload(kind, d.event, d.body, &repo);  // an unparsable one fails on its own lane
-  return d.forge + ":" + repo.full_name;
-}
-
 }  // namespace
 
 Processor::Processor(DeliveryStore& store, forge::ForgeDirectory& forges, forge::ConfigSource& configs,
@@ -96,14 +87,15 @@ int Processor::Dispatch() {
       if (!in_flight_.insert(d.id).second) continue;
     }
     ++n;
-    const std::string lane = LaneOf(d);
-    lanes_.Add(lane, [this, d = std::move(d)] { Process(d); });
+    Parsed p = Parse(d);
+    const std::string lane = d.forge + ":" + p.repo.full_name;  // "" when the payload names none
+    lanes_.Add(lane, [this, d = std::move(d), p = std::move(p)] { Process(d, p); });
   }
   return n;
 }
 
-void Processor::Process(const StoredDelivery& d) {
-  auto outcome = Handle(d);
+void Processor::Process(const StoredDelivery& d, const Parsed& p) {
+  auto outcome = Handle(d, p);
   const Time now = clock_.Now();
   Status st = Ok();
   if (outcome.ok()) {
@@ -122,13 +114,21 @@ void Processor::Process(const StoredDelivery& d) {
   in_flight_.erase(d.id);
 }
 
-Result<std::string> Processor::Handle(const StoredDelivery& d) {
-  forge::ForgeKind kind;
-  if (!forge::ParseForgeKind(d.forge, &kind)) return Invalid("unknown forge " + d.forge);
-  forge::RepoRef repo;
-  auto event = forge::ParsePayload(kind, d.event, d.body, &repo);
+Processor::Parsed Processor::Parse(const StoredDelivery& d) {
+  Parsed p;
+  if (!forge::ParseForgeKind(d.forge, &p.kind)) {
+    p.event = Invalid("unknown forge " + d.forge);
+    return p;
+  }
+  p.event = forge::ParsePayload(p.kind, d.event, d.body, &p.repo);
+  return p;
+}
+
+Result<std::string> Processor::Handle(const StoredDelivery& d, const Parsed& p) {
+  const forge::ForgeKind kind = p.kind;
+  const auto& event = p.event;
   if (!event.ok()) return event.error();
-  if (!repo.full_name.empty()) forges_.Remember(repo.full_name, kind, repo.installation_id);
+  if (!p.repo.full_name.empty()) forges_.Remember(p.repo.full_name, kind, p.repo.installation_id);
   LOG_DEBUG("webhook delivery", {{"delivery", d.delivery_id}, {"event", forge::Describe(*event)}});
   if (const auto* c = std::get_if<forge::CommentCreated>(&*event)) return OnComment(kind, *c);
   if (const auto* u = std::get_if<forge::PullRequestUpdated>(&*event)) {

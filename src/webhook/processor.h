@@ -83,10 +83,18 @@ class Processor {
   // Hands the due deliveries not in progress to their repositories' lanes;
   // how many.
   int Dispatch();
+  // A delivery's payload, read once when it is dispatched: its forge, its
+  // repository (which names the lane) and its event.
+  struct Parsed {
+    forge::ForgeKind kind{};
+    forge::RepoRef repo;
+    Result<forge::Event> event = Invalid("not parsed");
+  };
+  static Parsed Parse(const StoredDelivery& d);
   // Handles `d` and records the outcome (on a lane's thread).
-  void Process(const StoredDelivery& d);
+  void Process(const StoredDelivery& d, const Parsed& p);
   // kTransient errors leave the delivery pending; anything else is final.
-  Result<std::string> Handle(const StoredDelivery& d);
+  Result<std::string> Handle(const StoredDelivery& d, const Parsed& p);
   Result<std::string> OnComment(forge::ForgeKind kind, const forge::CommentCreated& c);
   Result<std::string> OnIntegrate(forge::ForgeApi& api, const forge::CommentCreated& c, int priority,
                                   bool priority_given);
