@@ -104,52 +104,43 @@ TEST_CASE("Link headers are parsed for the next page only") {
   CHECK(UrlEncode("group/sub proj") == "group%2Fsub%20proj");
 }
 
-// A client of the fake whose sleeps move `clock` and are recorded.
-struct TimedClient {
-  TimedClient(FakeForge& fake, ManualClock& clock, const std::string& token)
-      : auth("Authorization", "Bearer " + token),
-        rest(FastOptions(github::DefaultRestOptions(fake.base_url())), &auth, clock,
-             [this, &clock](Duration d) {
-               waits.push_back(d);
-               clock.Advance(d);
-             }),
-        api(rest, {}) {}
-  std::vector<Duration> waits;
-  StaticAuth auth;
-  RestClient rest;
-  github::GithubApi api;
-};
+// A client of the fake whose waits move `clock` instead of sleeping.
+ForgeClient Timed(FakeForge& fake, ManualClock& clock) {
+  ForgeClient c = ConnectTo(fake, clock);
+  c.sleeps->advance = &clock;
+  return c;
+}
 
 TEST_CASE("a 429's Retry-After decides the wait, even when it says the quota is spent without a reset") {
   ManualClock clock(1'700'000'000'000);
   FakeForge fake(FakeFlavor::kGithub, "acme/widgets");
-  TimedClient c(fake, clock, fake.token());
+  ForgeClient c = Timed(fake, clock);
   Fault limited{429, 1};
   limited.headers = {{"x-ratelimit-remaining", "0"}};
   fake.InjectFaults({limited});
-  REQUIRE(c.api.CreateComment("acme/widgets", 1, "x").ok());
-  CHECK(c.waits == std::vector<Duration>{1000});
-  REQUIRE(c.api.CreateComment("acme/widgets", 1, "y").ok());  // the second is over: no more waiting
-  CHECK(c.waits.size() == 1);
+  REQUIRE(c.api->CreateComment("acme/widgets", 1, "x").ok());
+  CHECK(c.sleeps->Waits() == std::vector<Duration>{1000});
+  REQUIRE(c.api->CreateComment("acme/widgets", 1, "y").ok());  // the second is over: no more waiting
+  CHECK(c.sleeps->Waits().size() == 1);
 }
 
 TEST_CASE("a spent quota holds back the next requests with the same credentials until its reset, no others") {
   ManualClock clock(1'700'000'000'000);
   FakeForge fake(FakeFlavor::kGithub, "acme/widgets");
-  TimedClient c(fake, clock, fake.token());
+  ForgeClient c = Timed(fake, clock);
   Fault last{0};  // served, but the quota is now spent
   last.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "1700000030"}};
   fake.InjectFaults({last});
-  REQUIRE(c.api.CreateComment("acme/widgets", 1, "x").ok());
-  CHECK(c.waits.empty());
-  REQUIRE(c.api.CreateComment("acme/widgets", 1, "y").ok());
-  CHECK(c.waits == std::vector<Duration>{30'000});
+  REQUIRE(c.api->CreateComment("acme/widgets", 1, "x").ok());
+  CHECK(c.sleeps->Waits().empty());
+  REQUIRE(c.api->CreateComment("acme/widgets", 1, "y").ok());
+  CHECK(c.sleeps->Waits() == std::vector<Duration>{30'000});
 
   Fault spent{403};
   spent.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "1700000090"}};
   fake.InjectFaults({spent});
-  REQUIRE(c.api.CreateComment("acme/widgets", 1, "z").ok());  // 403, then the wait to the reset
-  CHECK(c.waits == std::vector<Duration>{30'000, 60'000});
+  REQUIRE(c.api->CreateComment("acme/widgets", 1, "z").ok());  // 403, then the wait to the reset
+  CHECK(c.sleeps->Waits() == std::vector<Duration>{30'000, 60'000});
 
   // Other credentials (another installation) are not held back by it.
   Fault again = spent;
@@ -160,20 +151,20 @@ TEST_CASE("a spent quota holds back the next requests with the same credentials 
                         [](Duration) { FAIL("the other credentials waited"); });
   auto answered = other_rest.Send("GET", "/rate_limit", "acme/widgets");  // gets the 403 and is refused
   CHECK(!answered.ok());
-  std::vector<Duration> before = c.waits;
-  REQUIRE(c.api.CreateComment("acme/widgets", 1, "w").ok());
-  CHECK(c.waits == before);
+  std::vector<Duration> before = c.sleeps->Waits();
+  REQUIRE(c.api->CreateComment("acme/widgets", 1, "w").ok());
+  CHECK(c.sleeps->Waits() == before);
 }
 
 TEST_CASE("a secondary limit without Retry-After waits a minute, and the reset is read as the forge means it") {
   ManualClock clock(1'700'000'000'000);
   FakeForge fake(FakeFlavor::kGithub, "acme/widgets");
-  TimedClient c(fake, clock, fake.token());
+  ForgeClient c = Timed(fake, clock);
   Fault secondary{403};
   secondary.body = "You have exceeded a secondary rate limit";
   fake.InjectFaults({secondary});
-  REQUIRE(c.api.CreateComment("acme/widgets", 1, "z").ok());
-  CHECK(c.waits == std::vector<Duration>{kMinute});
+  REQUIRE(c.api->CreateComment("acme/widgets", 1, "z").ok());
+  CHECK(c.sleeps->Waits() == std::vector<Duration>{kMinute});
   CHECK(fake.Comments(1).size() == 1);
 
   const Time now = clock.Now();

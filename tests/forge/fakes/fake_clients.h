@@ -1,6 +1,7 @@
 #pragma once
 // Connects mergeyard's real forge clients to a FakeForge, with retries made
-// fast: the sleeper records each requested wait and sleeps at most 20 ms.
+// fast: the sleeper records each requested wait and sleeps at most 20 ms
+// (or moves a ManualClock, SleepLog::advance).
 
 #include <algorithm>
 #include <chrono>
@@ -21,13 +22,17 @@ namespace mergeyard::testing {
 struct SleepLog {
   std::mutex mu;
   std::vector<Duration> waits;
+  // Set: each wait moves this clock by its length instead of sleeping, so a
+  // client on it sees the time pass that it asked for.
+  ManualClock* advance = nullptr;
   forge::RestClient::Sleeper Sleeper() {
     return [this](Duration d) {
       {
         std::lock_guard<std::mutex> lock(mu);
         waits.push_back(d);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<Duration>(d, 20)));
+      if (advance) advance->Advance(d);
+      else std::this_thread::sleep_for(std::chrono::milliseconds(std::min<Duration>(d, 20)));
     };
   }
   std::vector<Duration> Waits() {
