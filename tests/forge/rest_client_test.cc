@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <mutex>
+
+#include "base/log.h"
 #include "fakes/fake_clients.h"
 #include "forge/rest_client.h"
 
@@ -104,6 +107,26 @@ TEST_CASE("Link headers are parsed for the next page only") {
   CHECK(UrlEncode("group/sub proj") == "group%2Fsub%20proj");
 }
 
+// The warn lines logged while alive (text format).
+class WarnLines {
+ public:
+  WarnLines() {
+    SetLogSinkForTesting([this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (line.find(" warn ") != std::string::npos) lines_.push_back(line);
+    });
+  }
+  ~WarnLines() { SetLogSinkForTesting({}); }
+  std::vector<std::string> Lines() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
 // A client of the fake whose waits move `clock` instead of sleeping.
 ForgeClient Timed(FakeForge& fake, ManualClock& clock) {
   ForgeClient c = ConnectTo(fake, clock);
@@ -118,8 +141,10 @@ TEST_CASE("a 429's Retry-After decides the wait, even when it says the quota is 
   Fault limited{429, 1};
   limited.headers = {{"x-ratelimit-remaining", "0"}};
   fake.InjectFaults({limited});
+  WarnLines warned;
   REQUIRE(c.api->CreateComment("acme/widgets", 1, "x").ok());
   CHECK(c.sleeps->Waits() == std::vector<Duration>{1000});
+  CHECK(warned.Lines().empty());  // a second is not worth a warning
   REQUIRE(c.api->CreateComment("acme/widgets", 1, "y").ok());  // the second is over: no more waiting
   CHECK(c.sleeps->Waits().size() == 1);
 }
@@ -163,8 +188,15 @@ TEST_CASE("a secondary limit without Retry-After waits a minute, and the reset i
   Fault secondary{403};
   secondary.body = "You have exceeded a secondary rate limit";
   fake.InjectFaults({secondary});
+  WarnLines warned;
   REQUIRE(c.api->CreateComment("acme/widgets", 1, "z").ok());
   CHECK(c.sleeps->Waits() == std::vector<Duration>{kMinute});
+  const auto lines = warned.Lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("rate limit") != std::string::npos);
+  CHECK(lines[0].find("forge=github") != std::string::npos);
+  CHECK(lines[0].find("kind=secondary") != std::string::npos);
+  CHECK(lines[0].find("wait=" + FormatDuration(kMinute)) != std::string::npos);
   CHECK(fake.Comments(1).size() == 1);
 
   const Time now = clock.Now();
