@@ -72,10 +72,7 @@ core::ActionResult RunAssignment(const core::Assignment& a, const StepEnv& env,
   spec.heartbeat_every = 250;
   RunOutcome out = RunProcess(spec, *env.clock);
   if (is_checkout) env.checkouts->Release(a.action.input.repo, workdir);
-  else {
-    std::error_code ec;
-    fs::remove_all(workdir, ec);
-  }
+  else RemoveTree(workdir);  // also where the step took write permission away
   Record(out, &result);
   return result;
 }
