@@ -21,8 +21,9 @@ namespace {
 
 constexpr std::size_t kChunk = 1 << 20;
 
-// Streams `path` through SHA-256; the hash and size, or an error.
-Result<std::pair<std::string, std::int64_t>> HashFile(const std::string& path) {
+// Streams `path` through SHA-256, and into `copy_to` when that is an open
+// file; the hash and size of what was read, or an error.
+Result<std::pair<std::string, std::int64_t>> HashFile(const std::string& path, int copy_to = -1) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NotFound("cannot open " + path + ": " + std::strerror(errno));
   Sha256Stream sha;
@@ -41,6 +42,10 @@ Result<std::pair<std::string, std::int64_t>> HashFile(const std::string& path) {
     }
     if (n == 0) break;
     sha.Update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    if (copy_to >= 0 && write(copy_to, buf.data(), static_cast<std::size_t>(n)) != n) {
+      close(fd);
+      return Internal("cannot copy " + path + ": " + std::strerror(errno));
+    }
     size += n;
   }
   close(fd);
@@ -191,9 +196,12 @@ Result<std::string> ContentStore::PutFile(const std::string& path) {
   auto source = HashFile(path);
   if (!source) return fs::exists(path, ec) ? Result<std::string>(source.error()) : Put("");
   if (AlreadyStored(source->first, source->second)) return source->first;  // a new file is dear (bench/reapi)
+  // The copy is hashed as it is read: the file may have grown meanwhile.
   std::string tmp = NewTempPath();
-  if (!fs::copy_file(path, tmp, ec) || ec) return Internal("cannot copy " + path + ": " + ec.message());
-  auto hashed = HashFile(tmp);
+  const int out = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) return Internal("cannot create " + tmp + ": " + std::strerror(errno));
+  auto hashed = HashFile(path, out);
+  close(out);
   if (!hashed) {
     unlink(tmp.c_str());
     return hashed.error();
