@@ -44,19 +44,26 @@ struct Engine {
   std::unique_ptr<app::ServeChild> child;
 };
 
-// This process's execution stack, sending every step of `cfg` to `engine`
-// with `token`. `git` and `cfg` must outlive it.
-ExecStackOptions OnEngine(const std::string& root, const GitFixture& git, const engine::RepoConfig& cfg,
-                          const Engine& engine, const std::string& token) {
-  ExecStackOptions o;
-  o.data_dir = root + "/exec";
-  o.mirror_of = [&git](const std::string&) -> std::optional<std::string> { return git.mirror; };
-  o.configs = [&cfg](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
-  o.public_url = "http://mq";
-  o.reapi_remote.remote = engine.target;
-  o.reapi_remote.token = token;
-  return o;
-}
+// A repository, a second mergeyard as its engine, and the options of this
+// process's stack that send every step of `cfg` there.
+struct OnEngine {
+  TempDir dir;
+  GitFixture git{dir.path + "/repo"};
+  Engine engine{dir.path};
+  SystemClock clock;
+  engine::RepoConfig cfg;
+
+  ExecStackOptions Options(const std::string& token) {
+    ExecStackOptions o;
+    o.data_dir = dir.path + "/exec";
+    o.mirror_of = [this](const std::string&) -> std::optional<std::string> { return git.mirror; };
+    o.configs = [this](const engine::QueueKey&) -> std::optional<engine::RepoConfig> { return cfg; };
+    o.public_url = "http://mq";
+    o.reapi_remote.remote = engine.target;
+    o.reapi_remote.token = token;
+    return o;
+  }
+};
 
 }  // namespace
 
@@ -64,21 +71,17 @@ TEST_SUITE("reapi") {
 
 TEST_CASE("pipeline steps run on another mergeyard as REAPI engine; an unchanged tree uploads nothing") {
   REQUIRE_MESSAGE(!Binary().empty(), "MERGEYARD_BINARY must name the built mergeyard");
-  TempDir dir;
-  GitFixture git(dir.path + "/repo");
+  OnEngine on;
+  GitFixture& git = on.git;
   Sh("cd " + git.work + " && printf '#!/bin/sh\\necho tool ran\\n' > tool.sh && chmod +x tool.sh && "
      "ln -s src/file.txt link && git -c user.name=t -c user.email=t@e add -A && "
      "git -c user.name=t -c user.email=t@e commit -qm three && git push -q " + git.mirror + " HEAD:main");
   std::string commit3 = ShOut("git -C " + git.work + " rev-parse HEAD");
-  Engine engine(dir.path);
-
-  SystemClock clock;
-  engine::RepoConfig cfg;
-  cfg.pipeline = {
+  on.cfg.pipeline = {
       engine::PipelineStep{.name = "unit", .run = "test \"$(cat link)\" = hello && ./tool.sh && echo \"$WHO\"",
                            .env = {{"WHO", "remote-env"}}},
       engine::PipelineStep{.name = "lint", .run = "echo lint says no >&2; exit 4"}};
-  auto stack = ExecStack::Start(OnEngine(dir.path, git, cfg, engine, "engine-token"), clock);
+  auto stack = ExecStack::Start(on.Options("engine-token"), on.clock);
   REQUIRE(stack);
 
   RunSink sink;
@@ -125,15 +128,11 @@ TEST_CASE("pipeline steps run on another mergeyard as REAPI engine; an unchanged
 
 TEST_CASE("a step on the engine shows its output in its log while it runs, and once") {
   REQUIRE_MESSAGE(!Binary().empty(), "MERGEYARD_BINARY must name the built mergeyard");
-  TempDir dir;
-  GitFixture git(dir.path + "/repo");
-  Engine engine(dir.path);
-  SystemClock clock;
-  engine::RepoConfig cfg;
-  cfg.pipeline = {engine::PipelineStep{.name = "slow", .run = "echo first-line; sleep 3; echo second-line"}};
-  auto stack = ExecStack::Start(OnEngine(dir.path, git, cfg, engine, "engine-token"), clock);
+  OnEngine on;
+  on.cfg.pipeline = {engine::PipelineStep{.name = "slow", .run = "echo first-line; sleep 3; echo second-line"}};
+  auto stack = ExecStack::Start(on.Options("engine-token"), on.clock);
   REQUIRE(stack);
-  const std::string commit = ShOut("git -C " + git.work + " rev-parse HEAD");
+  const std::string commit = ShOut("git -C " + on.git.work + " rev-parse HEAD");
   RunSink sink;
   (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{1, commit}, sink);
   bool live = false;
@@ -162,18 +161,14 @@ TEST_CASE("a step on the engine shows its output in its log while it runs, and o
 
 TEST_CASE("a wrong engine token fails the step with the engine's answer, not a verdict") {
   REQUIRE_MESSAGE(!Binary().empty(), "MERGEYARD_BINARY must name the built mergeyard");
-  TempDir dir;
-  GitFixture git(dir.path + "/repo");
-  Engine engine(dir.path);
-  SystemClock clock;
-  engine::RepoConfig cfg;
-  cfg.pipeline = {engine::PipelineStep{.name = "unit", .run = "true"}};
-  ExecStackOptions o = OnEngine(dir.path, git, cfg, engine, "wrong");
+  OnEngine on;
+  on.cfg.pipeline = {engine::PipelineStep{.name = "unit", .run = "true"}};
+  ExecStackOptions o = on.Options("wrong");
   o.backend.max_attempts = 1;
-  auto stack = ExecStack::Start(o, clock);
+  auto stack = ExecStack::Start(o, on.clock);
   REQUIRE(stack);
   RunSink sink;
-  (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{1, git.commit1}, sink);
+  (*stack)->run_port().Start(engine::QueueKey{"o/r", "main"}, queue::StartRun{1, on.git.commit1}, sink);
   REQUIRE(sink.WaitCount(1, 60000));
   CHECK(!sink.finished[0].passed);
   bool saw_error = false;
