@@ -115,14 +115,11 @@ class ActionCacheService final : public rex::ActionCache::Service {
     if (Status s = Authorize(c_, *ctx); !s.ok()) return s;
     if (!ValidDigest(req->action_digest()))
       return Status(StatusCode::INVALID_ARGUMENT, "malformed action digest");
-    auto hit = c_.exec->CachedResult(BackendKey(req->instance_name(), req->action_digest()));
-    if (hit && hit->error.empty() && hit->exit_code == 0) {
-      auto stored = StoredResult(*c_.cas, *hit);
-      if (stored && c_.cas->MissingOutputs(*stored).empty()) {
-        ++c_.counters->ac_hits;
-        *resp = std::move(*stored);
-        return Status::OK;
-      }
+    const std::string key = BackendKey(req->instance_name(), req->action_digest());
+    if (auto hit = CompleteResult(*c_.cas, c_.exec->CachedResult(key))) {
+      ++c_.counters->ac_hits;
+      *resp = std::move(*hit);
+      return Status::OK;
     }
     ++c_.counters->ac_misses;
     return Status(StatusCode::NOT_FOUND, "no result for action " + DigestString(req->action_digest()));
@@ -204,6 +201,13 @@ Result<rex::ActionResult> StoredResult(Cas& cas, const core::ActionResult& r) {
   rex::ActionResult result;
   if (!result.ParseFromString(*bytes)) return Invalid("blob " + r.outputs_digest + " is not an ActionResult");
   return result;
+}
+
+std::optional<rex::ActionResult> CompleteResult(Cas& cas, const std::optional<core::ActionResult>& r) {
+  if (!r || !r->passed()) return std::nullopt;
+  auto stored = StoredResult(cas, *r);
+  if (!stored || !cas.MissingOutputs(*stored).empty()) return std::nullopt;
+  return std::move(*stored);
 }
 
 std::unique_ptr<rex::ContentAddressableStorage::Service> NewCasService(ServiceContext ctx) {

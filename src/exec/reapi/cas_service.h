@@ -13,6 +13,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
@@ -41,5 +42,9 @@ std::unique_ptr<rex::Capabilities::Service> NewCapabilitiesService(ServiceContex
 std::string BackendKey(const std::string& instance, const rex::Digest& action_digest);
 // The stored REAPI ActionResult a backend result points at (outputs_digest).
 Result<rex::ActionResult> StoredResult(Cas& cas, const core::ActionResult& r);
+// What a cache answer may give: the stored ActionResult of a passing result
+// whose outputs are all still in the CAS. nullopt otherwise (no result, a
+// failure, or something evicted): the action must run.
+std::optional<rex::ActionResult> CompleteResult(Cas& cas, const std::optional<core::ActionResult>& r);
 
 }  // namespace mergeyard::exec::reapi

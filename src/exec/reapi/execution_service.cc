@@ -64,14 +64,9 @@ class ExecutionService final : public rex::Execution::Service {
     if (!ValidDigest(digest)) return Status(StatusCode::INVALID_ARGUMENT, "malformed action digest");
     const std::string& instance = req->instance_name();
     if (!req->skip_cache_lookup()) {
-      if (auto hit = CompleteHit(BackendKey(instance, digest))) {
+      if (auto hit = CompleteResult(*c_.cas, c_.exec->CachedResult(BackendKey(instance, digest)))) {
         ++c_.counters->cache_hits;
-        rex::ExecuteResponse resp;
-        *resp.mutable_result() = std::move(*hit);
-        resp.set_cached_result(true);
-        *resp.mutable_status() = RpcStatus(StatusCode::OK, "");
-        writer->Write(Final(OperationName(instance, "cached"), digest, resp));
-        return Status::OK;
+        return AnswerCached(writer, OperationName(instance, "cached"), digest, std::move(*hit));
       }
     }
     auto action = c_.cas->GetMessage<rex::Action>(digest);
@@ -129,13 +124,15 @@ class ExecutionService final : public rex::Execution::Service {
     return MissingBlobs(missing);
   }
 
-  // A passing cached result whose outputs are all still stored.
-  std::optional<rex::ActionResult> CompleteHit(const std::string& key) {
-    auto hit = c_.exec->CachedResult(key);
-    if (!hit || !hit->passed()) return std::nullopt;
-    auto stored = StoredResult(*c_.cas, *hit);
-    if (!stored || !c_.cas->MissingOutputs(*stored).empty()) return std::nullopt;
-    return std::move(*stored);
+  // The whole answer from the action cache: a done operation with the result.
+  static Status AnswerCached(OpWriter* writer, const std::string& name, const rex::Digest& digest,
+                             rex::ActionResult result) {
+    rex::ExecuteResponse resp;
+    *resp.mutable_result() = std::move(result);
+    resp.set_cached_result(true);
+    *resp.mutable_status() = RpcStatus(StatusCode::OK, "");
+    writer->Write(Final(name, digest, resp));
+    return Status::OK;
   }
 
   // Submits (or joins) and follows the execution to its end on `writer`.
@@ -151,15 +148,9 @@ class ExecutionService final : public rex::Execution::Service {
     };
     core::Submitted s = c_.exec->Submit(action, opts, done);
     if (s.status == core::SubmitStatus::kCached) {
-      auto stored = s.cached ? StoredResult(*c_.cas, *s.cached) : Result<rex::ActionResult>(NotFound(""));
-      if (stored && c_.cas->MissingOutputs(*stored).empty()) {
+      if (auto hit = CompleteResult(*c_.cas, s.cached)) {
         if (count) ++c_.counters->cache_hits;
-        rex::ExecuteResponse resp;
-        *resp.mutable_result() = std::move(*stored);
-        resp.set_cached_result(true);
-        *resp.mutable_status() = RpcStatus(StatusCode::OK, "");
-        writer->Write(Final(OperationName(action.remote.instance, s.execution), digest, resp));
-        return Status::OK;
+        return AnswerCached(writer, OperationName(action.remote.instance, s.execution), digest, std::move(*hit));
       }
       opts.skip_cache = true;  // its outputs were evicted: run it again
       s = c_.exec->Submit(action, opts, done);
