@@ -67,49 +67,49 @@ Result<rex::Digest> Cas::PutMessage(const google::protobuf::MessageLite& m) {
   return Put(bytes);
 }
 
-Result<std::vector<rex::Digest>> Cas::MissingInTree(const rex::Digest& root) {
-  std::vector<rex::Digest> missing;
+Status Cas::Walk(const rex::Digest& root, std::vector<rex::Digest>* missing,
+                 const std::function<Status(const rex::Directory&)>& visit) {
   std::deque<rex::Digest> todo{root};
   std::set<std::string> seen;
-  std::vector<rex::Digest> files;
   while (!todo.empty()) {
     rex::Digest d = todo.front();
     todo.pop_front();
     if (!seen.insert(d.hash()).second) continue;
     auto dir = GetMessage<rex::Directory>(d);
     if (!dir) {
-      if (dir.error().code == ErrorCode::kNotFound) {
-        missing.push_back(d);
-        continue;
-      }
-      return dir.error();
+      if (missing == nullptr || dir.error().code != ErrorCode::kNotFound) return dir.error();
+      missing->push_back(d);
+      continue;
     }
-    for (const auto& f : dir->files()) {
+    if (Status s = visit(*dir); !s) return s;
+    for (const auto& sub : dir->directories()) todo.push_back(sub.digest());
+  }
+  return Ok();
+}
+
+Result<std::vector<rex::Digest>> Cas::MissingInTree(const rex::Digest& root) {
+  std::vector<rex::Digest> missing, files;
+  Status walked = Walk(root, &missing, [&](const rex::Directory& dir) -> Status {
+    for (const auto& f : dir.files()) {
       if (!ValidDigest(f.digest())) return Invalid("file " + f.name() + " has a malformed digest");
       files.push_back(f.digest());
     }
-    for (const auto& sub : dir->directories()) {
+    for (const auto& sub : dir.directories())
       if (!ValidDigest(sub.digest())) return Invalid("directory " + sub.name() + " has a malformed digest");
-      todo.push_back(sub.digest());
-    }
-  }
+    return Ok();
+  });
+  if (!walked) return walked.error();
   for (auto& d : Missing(files)) missing.push_back(std::move(d));
   return missing;
 }
 
 Result<std::vector<rex::Directory>> Cas::Tree(const rex::Digest& root) {
   std::vector<rex::Directory> out;
-  std::deque<rex::Digest> todo{root};
-  std::set<std::string> seen;
-  while (!todo.empty()) {
-    rex::Digest d = todo.front();
-    todo.pop_front();
-    if (!seen.insert(d.hash()).second) continue;
-    auto dir = GetMessage<rex::Directory>(d);
-    if (!dir) return dir.error();
-    for (const auto& sub : dir->directories()) todo.push_back(sub.digest());
-    out.push_back(std::move(*dir));
-  }
+  Status walked = Walk(root, nullptr, [&](const rex::Directory& dir) {
+    out.push_back(dir);
+    return Ok();
+  });
+  if (!walked) return walked.error();
   return out;
 }
 

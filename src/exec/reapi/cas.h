@@ -7,6 +7,7 @@
 // Thread-safe (ContentStore is).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,12 @@ class Cas {
   ContentStore& store() { return store_; }
 
  private:
+  // Visits the tree's directories breadth-first, each once; `visit` may end
+  // the walk with an error. A directory that is not stored goes to
+  // `missing` when it is given, else ends the walk (kNotFound).
+  Status Walk(const rex::Digest& root, std::vector<rex::Digest>* missing,
+              const std::function<Status(const rex::Directory&)>& visit);
+
   ContentStore& store_;
 };
 
